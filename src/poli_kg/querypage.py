@@ -1,0 +1,272 @@
+"""The SPARQL query page: an editor (YASGUI's Yasqe + Yasr, vendored), example queries, downloads.
+
+Served at ``/query`` and, until a home page takes it, at ``/``; the ``/sparql`` route
+renders it (``render_query_page()``) for a browser asking for HTML without a query.
+
+The page is server-rendered and works without JavaScript (a plain GET form to
+``/sparql``); ``static/js/query.js`` turns the textarea into the YASGUI editor, runs the
+examples in place and keeps the download links in step with the editor. Configuration
+reaches the script through a ``<script type="application/json">`` block, so the page
+needs no inline script (compatible with ``Content-Security-Policy: script-src 'self'``).
+
+Query parameters of the page: ``lang`` (``it``, the default, or ``en``), ``example``
+(the name of an example to put in the editor and run) and ``query`` (a query to put in
+the editor and run).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import NamedTuple
+from urllib.parse import urlencode
+
+from flask import Blueprint, current_app, make_response, render_template, request
+
+from .namespaces import BASE, PREFIXES, sparql_prologue
+
+bp = Blueprint(
+    "querypage", __name__, template_folder="templates",
+    static_folder="static", static_url_path="/static",
+)
+
+DEFAULT_QUERIES_DIR = Path(__file__).resolve().parents[2] / "queries"
+ENDPOINT_PATH = "/sparql"
+LANGUAGES = ("it", "en")
+DEFAULT_LANGUAGE = "it"
+
+# Download formats per query form: (value of the endpoint's `format` parameter, label, file extension).
+RESULT_FORMATS = (("json", "JSON", "json"), ("xml", "XML", "xml"), ("csv", "CSV", "csv"), ("tsv", "TSV", "tsv"))
+GRAPH_FORMATS = (
+    ("turtle", "Turtle", "ttl"), ("nt", "N-Triples", "nt"),
+    ("jsonld", "JSON-LD", "jsonld"), ("rdfxml", "RDF/XML", "rdf"),
+)
+FORMATS_BY_QUERY_TYPE = {
+    "SELECT": RESULT_FORMATS, "ASK": RESULT_FORMATS,
+    "CONSTRUCT": GRAPH_FORMATS, "DESCRIBE": GRAPH_FORMATS,
+}
+
+LABELS = {
+    "it": {
+        "title": "Interroga il grafo con SPARQL",
+        "site": "Poli di Innovazione del Piemonte",
+        "intro": "Scrivi una query SPARQL o scegli una domanda di esempio: i risultati compaiono qui "
+                 "sotto e si possono scaricare in vari formati.",
+        "endpoint": "Endpoint SPARQL",
+        "examples": "Domande di esempio",
+        "examples_hint": "Un clic carica la query nell'editor e la esegue.",
+        "no_examples": "Nessun esempio disponibile.",
+        "editor": "Query SPARQL",
+        "run": "Esegui",
+        "format": "Formato della risposta",
+        "noscript": "Senza JavaScript la query viene inviata direttamente all'endpoint, "
+                    "che risponde nel formato scelto.",
+        "download": "Scarica i risultati",
+        "download_hint": "Esegui una query SELECT, ASK, CONSTRUCT o DESCRIBE per scaricarne i risultati.",
+        "results": "Risultati",
+        "results_empty": "Nessuna query eseguita.",
+        "running": "Esecuzione in corso…",
+        "done": "Query eseguita in {ms} ms.",
+        "failed": "La query non è andata a buon fine.",
+        "language": "Lingua",
+        "other_language": "English",
+    },
+    "en": {
+        "title": "Query the graph with SPARQL",
+        "site": "Innovation Clusters of Piedmont",
+        "intro": "Write a SPARQL query or pick an example question: the results appear below "
+                 "and can be downloaded in several formats.",
+        "endpoint": "SPARQL endpoint",
+        "examples": "Example questions",
+        "examples_hint": "A click loads the query into the editor and runs it.",
+        "no_examples": "No examples available.",
+        "editor": "SPARQL query",
+        "run": "Run",
+        "format": "Response format",
+        "noscript": "Without JavaScript the query is sent straight to the endpoint, "
+                    "which answers in the chosen format.",
+        "download": "Download the results",
+        "download_hint": "Run a SELECT, ASK, CONSTRUCT or DESCRIBE query to download its results.",
+        "results": "Results",
+        "results_empty": "No query run yet.",
+        "running": "Running…",
+        "done": "Query run in {ms} ms.",
+        "failed": "The query failed.",
+        "language": "Language",
+        "other_language": "Italiano",
+    },
+}
+
+
+class Example(NamedTuple):
+    """A competency question from ``queries/``: file stem, Italian and English titles, SPARQL text."""
+
+    name: str
+    title_it: str
+    title_en: str
+    query: str
+
+    def title(self, lang: str) -> str:
+        return self.title_en if lang == "en" else self.title_it
+
+
+_TITLE_LINE = re.compile(r"^#\s*title-(it|en)\s*:\s*(.*?)\s*$")
+
+
+def parse_example(name: str, text: str) -> Example:
+    """Parse one ``.rq`` file: titles come from the leading comment block (``# title-it: …``,
+    ``# title-en: …``); the query is the whole text of the file, comments included.
+
+    A missing title falls back to the other language's, then to ``name``.
+    """
+    titles: dict[str, str] = {}
+    for line in text.lstrip("\ufeff").splitlines():
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if not stripped.startswith("#"):
+            break  # end of the comment header
+        match = _TITLE_LINE.match(stripped)
+        if match and match.group(2) and match.group(1) not in titles:
+            titles[match.group(1)] = match.group(2)
+    title_it = titles.get("it") or titles.get("en") or name
+    title_en = titles.get("en") or titles.get("it") or name
+    return Example(name, title_it, title_en, text.lstrip("\ufeff").strip() + "\n")
+
+
+def load_examples(queries_dir: str | Path) -> list[Example]:
+    """The examples in ``queries_dir/*.rq``, sorted by file name; none if the folder is missing."""
+    folder = Path(queries_dir)
+    if not folder.is_dir():
+        return []
+    return [parse_example(path.stem, path.read_text(encoding="utf-8"))
+            for path in sorted(folder.glob("*.rq")) if path.is_file()]
+
+
+_COMMENT = re.compile(r"#[^\n]*")
+_PROLOGUE_DECL = re.compile(r"^\s*(?:PREFIX\s+[^\s:]*:\s*<[^>]*>|BASE\s+<[^>]*>)", re.IGNORECASE)
+_QUERY_FORM = re.compile(r"\b(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", re.IGNORECASE)
+
+
+def query_type(query: str) -> str | None:
+    """SELECT, ASK, CONSTRUCT or DESCRIBE for a query (first keyword after the prologue), else None."""
+    body = query.lstrip("\ufeff")
+    while True:  # strip comments and PREFIX/BASE declarations from the front
+        stripped = body.lstrip()
+        if stripped.startswith("#"):
+            body = _COMMENT.sub("", stripped, count=1)
+            continue
+        match = _PROLOGUE_DECL.match(stripped)
+        if not match:
+            break
+        body = stripped[match.end():]
+    match = _QUERY_FORM.search(_COMMENT.sub(" ", body))
+    return match.group(1).upper() if match else None
+
+
+def minimal_prologue(query: str) -> str:
+    """``query`` without the PREFIX declarations it does not use (keeps download URLs short)."""
+    lines = query.splitlines(keepends=True)
+    decl = re.compile(r"^\s*PREFIX\s+([A-Za-z][\w.-]*|)\s*:\s*<[^>]*>\s*$", re.IGNORECASE)
+    kept = []
+    for index, line in enumerate(lines):
+        match = decl.match(line)
+        if match:
+            rest = "".join(lines[:index] + lines[index + 1:])
+            label = re.escape(match.group(1))
+            if not re.search(rf"(?<![\w.-]){label}:", rest):
+                continue
+        kept.append(line)
+    return "".join(kept)
+
+
+def download_links(query: str, endpoint: str = ENDPOINT_PATH) -> list[dict]:
+    """Links to ``endpoint?query=…&format=…`` for each format that suits the query's form."""
+    formats = FORMATS_BY_QUERY_TYPE.get(query_type(query) or "", ())
+    compact = minimal_prologue(query)
+    return [
+        {"format": fmt, "label": label, "ext": ext,
+         "href": f"{endpoint}?{urlencode({'query': compact, 'format': fmt})}"}
+        for fmt, label, ext in formats
+    ]
+
+
+def _language() -> str:
+    lang = request.args.get("lang", DEFAULT_LANGUAGE)
+    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def default_query(lang: str = DEFAULT_LANGUAGE) -> str:
+    """What the editor holds at first: every project prefix, then the ontology's classes in use."""
+    cls, count = ("class", "instances") if lang == "en" else ("classe", "istanze")
+    return (
+        sparql_prologue()
+        + f"\nSELECT ?{cls} (COUNT(?s) AS ?{count}) WHERE {{\n"
+        + f"  ?s a ?{cls} .\n  FILTER(STRSTARTS(STR(?{cls}), STR(pkg:)))\n}}\n"
+        + f"GROUP BY ?{cls}\nORDER BY DESC(?{count})\n"
+    )
+
+
+def render_query_page():
+    """The query page for the current request, as a Flask response (also used by ``/sparql``)."""
+    lang = _language()
+    labels = LABELS[lang]
+    examples = load_examples(current_app.config.get("QUERIES_DIR") or DEFAULT_QUERIES_DIR)
+    by_name = {example.name: example for example in examples}
+
+    selected = by_name.get(request.args.get("example", ""))
+    given = request.args.get("query", "")
+    if selected is not None:
+        query, autorun = selected.query, True
+    elif given.strip():
+        query, autorun = given, True
+    else:
+        query, autorun = default_query(lang), False
+
+    config = {
+        "endpoint": ENDPOINT_PATH,
+        "base": BASE,
+        "lang": lang,
+        "autorun": autorun,
+        "prefixes": {prefix: str(ns) for prefix, ns in PREFIXES.items()},
+        "formats": {kind: [{"format": f, "label": l, "ext": e} for f, l, e in formats]
+                    for kind, formats in FORMATS_BY_QUERY_TYPE.items()},
+        "examples": {example.name: example.query for example in examples},
+        "labels": {key: labels[key] for key in ("running", "done", "failed", "download_hint")},
+    }
+    other = "en" if lang == "it" else "it"
+    html = render_template(
+        "query.html",
+        lang=lang, other_lang=other, labels=labels, examples=examples, selected=selected,
+        query=query, endpoint=ENDPOINT_PATH, endpoint_url=request.host_url.rstrip("/") + ENDPOINT_PATH,
+        downloads=download_links(query), formats=FORMATS_BY_QUERY_TYPE, config=config,
+        other_lang_url=_url_with(lang=other),
+        example_url=lambda name: _url_with(example=name, query=None),
+    )
+    response = make_response(html)
+    response.headers["Content-Language"] = lang
+    return response
+
+
+def _url_with(**changes) -> str:
+    """The current page's URL (path + query string) with some parameters changed or removed."""
+    args = {key: value for key, value in request.args.items()}
+    for key, value in changes.items():
+        if value is None:
+            args.pop(key, None)
+        else:
+            args[key] = value
+    if args.get("lang") == DEFAULT_LANGUAGE:
+        args.pop("lang")
+    return request.path + (f"?{urlencode(args)}" if args else "")
+
+
+@bp.get("/query")
+def query_page():
+    return render_query_page()
+
+
+@bp.get("/")
+def home():
+    """The query page, until a home page takes ``/``."""
+    return render_query_page()

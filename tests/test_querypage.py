@@ -1,0 +1,288 @@
+"""The SPARQL query page (poli_kg.querypage), through Flask's test client.
+
+Uses its own small app (the page's blueprint and a stand-in /sparql route that calls
+render_query_page(), as the real endpoint does for a browser without a query) and the two
+sample queries of tests/data/queries/; the browser test drives the real server.
+"""
+
+import hashlib
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from flask import Flask, request
+
+from poli_kg import querypage
+from poli_kg.namespaces import BASE, PREFIXES
+from poli_kg.querypage import (
+    DEFAULT_QUERIES_DIR, Example, download_links, load_examples, minimal_prologue, parse_example,
+    query_type,
+)
+
+SAMPLE_QUERIES = Path(__file__).resolve().parent / "data" / "queries"
+STATIC = Path(querypage.__file__).resolve().parent / "static"
+
+
+def make_app(queries_dir=SAMPLE_QUERIES):
+    app = Flask("querypage_test", static_folder=None)
+    app.config.update(TESTING=True, QUERIES_DIR=str(queries_dir))
+    app.register_blueprint(querypage.bp)
+
+    @app.get("/sparql")
+    def sparql():  # stand-in for the endpoint: only the "browser without a query" case
+        assert "query" not in request.args
+        return querypage.render_query_page()
+
+    return app
+
+
+@pytest.fixture
+def page_client():
+    return make_app().test_client()
+
+
+class Page(HTMLParser):
+    """The bits of an HTML page the tests look at."""
+
+    def __init__(self, html):
+        super().__init__(convert_charrefs=True)
+        self.elements = []  # (tag, attrs)
+        self.scripts = []  # (attrs, text)
+        self.textareas = []
+        self._capture = None
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.elements.append((tag, attrs))
+        if tag in ("script", "textarea"):
+            self._capture = (tag, attrs, [])
+
+    def handle_data(self, data):
+        if self._capture:
+            self._capture[2].append(data)
+
+    def handle_endtag(self, tag):
+        if self._capture and tag == self._capture[0]:
+            name, attrs, text = self._capture
+            (self.scripts if name == "script" else self.textareas).append((attrs, "".join(text)))
+            self._capture = None
+
+    def find(self, tag, **attrs):
+        return [a for t, a in self.elements if t == tag and all(a.get(k) == v for k, v in attrs.items())]
+
+    def config(self):
+        (text,) = [text for attrs, text in self.scripts if attrs.get("id") == "qp-config"]
+        return json.loads(text)
+
+    def query(self):
+        (text,) = [text for attrs, text in self.textareas if attrs.get("name") == "query"]
+        return text
+
+
+def get_page(client, url):
+    response = client.get(url, headers={"Accept": "text/html"})
+    assert response.status_code == 200
+    assert response.mimetype == "text/html"
+    return response, Page(response.get_data(as_text=True))
+
+
+# --- examples ------------------------------------------------------------------------------
+
+def test_load_examples_reads_the_comment_header():
+    examples = load_examples(SAMPLE_QUERIES)
+    assert [e.name for e in examples] == ["cq01-poli", "cq02-grafo"]
+    first = examples[0]
+    assert isinstance(first, Example)
+    assert first.title_it == "Quali sono i poli di innovazione e come si chiamano?"
+    assert first.title_en == "Which innovation clusters are there and what are they called?"
+    assert first.query == (SAMPLE_QUERIES / "cq01-poli.rq").read_text(encoding="utf-8")
+    assert first.title("en") == first.title_en and first.title("it") == first.title_it
+    assert query_type(examples[1].query) == "CONSTRUCT"
+
+
+def test_parse_example_edge_cases():
+    only_it = parse_example("x", "\ufeff# title-it: Solo italiano\n#  free text\nSELECT * {}\n")
+    assert (only_it.title_it, only_it.title_en) == ("Solo italiano", "Solo italiano")
+    assert only_it.query.startswith("# title-it")  # BOM dropped, text kept
+    untitled = parse_example("cq09", "SELECT * {}\n# title-it: not in the header\n")
+    assert (untitled.title_it, untitled.title_en) == ("cq09", "cq09")
+    spaced = parse_example("y", "\n#title-en:   Spaced out  \n\n# title-it:Attaccato\nASK {}")
+    assert (spaced.title_it, spaced.title_en) == ("Attaccato", "Spaced out")
+    assert spaced.query == "#title-en:   Spaced out  \n\n# title-it:Attaccato\nASK {}\n"
+
+
+def test_load_examples_without_a_folder(tmp_path):
+    assert load_examples(tmp_path / "missing") == []
+    (tmp_path / "b.rq").write_text("# title-it: B\nASK {}", encoding="utf-8")
+    (tmp_path / "a.rq").write_text("# title-en: A\nASK {}", encoding="utf-8")
+    (tmp_path / "notes.txt").write_text("not a query", encoding="utf-8")
+    assert [e.name for e in load_examples(tmp_path)] == ["a", "b"]
+
+
+def test_default_queries_dir_is_the_repository_queries_folder():
+    assert DEFAULT_QUERIES_DIR == Path(__file__).resolve().parents[1] / "queries"
+
+
+# --- query helpers -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("query, expected", [
+    ("SELECT * WHERE { ?s ?p ?o }", "SELECT"),
+    ("PREFIX owl: <http://www.w3.org/2002/07/owl#>\n# a comment: CONSTRUCT\nask { ?s a owl:Class }", "ASK"),
+    ("BASE <http://example.org/>\nPREFIX : <#>\nCONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", "CONSTRUCT"),
+    ("# title-it: Descrivi\nDESCRIBE <https://w3id.org/poli-kg/id/polo/mesap>", "DESCRIBE"),
+    ("PREFIX select: <http://example.org/>\nSELECT ?x { ?x a select:y }", "SELECT"),
+    ("INSERT DATA { <a:b> <a:c> <a:d> }", None),
+    ("", None),
+])
+def test_query_type(query, expected):
+    assert query_type(query) == expected
+
+
+def test_minimal_prologue_drops_unused_prefixes_only():
+    query = (
+        "PREFIX pkg: <https://w3id.org/poli-kg/ontology#>\n"
+        "PREFIX dimension: <http://example.org/d#>\n"
+        "PREFIX sdmx-dimension: <http://purl.org/linked-data/sdmx/2009/dimension#>\n"
+        "PREFIX : <http://example.org/default#>\n"
+        "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
+        "SELECT * { ?s a pkg:Polo ; sdmx-dimension:refArea ?a ; :p ?o }\n"
+    )
+    compact = minimal_prologue(query)
+    assert "PREFIX pkg:" in compact and "PREFIX sdmx-dimension:" in compact and "PREFIX : " in compact
+    assert "PREFIX dimension:" not in compact and "PREFIX rdfs:" not in compact
+    assert compact.endswith("SELECT * { ?s a pkg:Polo ; sdmx-dimension:refArea ?a ; :p ?o }\n")
+
+
+def test_download_links_suit_the_query_form():
+    select = download_links("SELECT * { ?s ?p ?o }")
+    assert [link["format"] for link in select] == ["json", "xml", "csv", "tsv"]
+    assert [link["format"] for link in download_links("ASK {}")] == ["json", "xml", "csv", "tsv"]
+    graph = download_links("CONSTRUCT WHERE { ?s ?p ?o }")
+    assert [link["format"] for link in graph] == ["turtle", "nt", "jsonld", "rdfxml"]
+    assert [link["format"] for link in download_links("DESCRIBE <a:b>")] == ["turtle", "nt", "jsonld", "rdfxml"]
+    assert download_links("CLEAR ALL") == []
+    url = urlsplit(select[2]["href"])
+    assert url.path == "/sparql"
+    assert parse_qs(url.query) == {"query": ["SELECT * { ?s ?p ?o }"], "format": ["csv"]}
+
+
+# --- the page ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", ["/", "/query", "/sparql"])
+def test_page_renders_with_examples_and_prefixes(page_client, path):
+    response, page = get_page(page_client, path)
+    html = response.get_data(as_text=True)
+    assert response.headers["Content-Language"] == "it"
+    assert page.find("html")[0]["lang"] == "it"
+    for example in load_examples(SAMPLE_QUERIES):
+        assert example.title_it in html
+        (link,) = page.find("a", **{"data-example": example.name})
+        assert link["href"] == f"{path}?example={example.name}"
+    # the editor is pre-filled with every project prefix
+    query = page.query()
+    for prefix, namespace in PREFIXES.items():
+        assert f"PREFIX {prefix}: <{namespace}>\n" in query
+    assert query_type(query) == "SELECT"
+    # a plain form still works without JavaScript
+    (form,) = page.find("form", id="qp-form")
+    assert (form["method"], form["action"]) == ("get", "/sparql")
+    config = page.config()
+    assert config["endpoint"] == "/sparql" and config["base"] == BASE and config["lang"] == "it"
+    assert config["autorun"] is False
+    assert set(config["examples"]) == {"cq01-poli", "cq02-grafo"}
+    assert config["prefixes"]["poli"] == BASE + "id/"
+    # download links for the pre-filled query
+    assert [a["data-format"] for a in page.find("a", **{"class": "qp-download"})] == ["json", "xml", "csv", "tsv"]
+
+
+def test_page_in_english(page_client):
+    response, page = get_page(page_client, "/query?lang=en")
+    html = response.get_data(as_text=True)
+    assert response.headers["Content-Language"] == "en"
+    assert page.find("html")[0]["lang"] == "en"
+    assert "Which innovation clusters are there and what are they called?" in html
+    visible = re.sub(r'<script id="qp-config".*?</script>', "", html, flags=re.S)
+    assert "Quali sono i poli" not in visible  # only in the examples' query text
+    assert "Example questions" in html and "Run" in html
+    assert page.find("a", hreflang="it")[0]["href"] == "/query"
+    assert page.find("a", **{"data-example": "cq01-poli"})[0]["href"] == "/query?lang=en&example=cq01-poli"
+    assert page.config()["lang"] == "en"
+
+
+def test_unknown_language_falls_back_to_italian(page_client):
+    response, page = get_page(page_client, "/query?lang=fr")
+    assert response.headers["Content-Language"] == "it"
+    assert "Domande di esempio" in response.get_data(as_text=True)
+
+
+def test_example_parameter_fills_the_editor(page_client):
+    _, page = get_page(page_client, "/query?example=cq02-grafo&lang=en")
+    assert page.query() == load_examples(SAMPLE_QUERIES)[1].query
+    assert page.config()["autorun"] is True
+    (active,) = page.find("a", **{"aria-current": "true"})
+    assert active["data-example"] == "cq02-grafo"
+    downloads = page.find("a", **{"class": "qp-download"})
+    assert [a["data-format"] for a in downloads] == ["turtle", "nt", "jsonld", "rdfxml"]
+    assert downloads[0]["download"] == "poli-kg-results.ttl"
+
+
+def test_query_parameter_fills_the_editor(page_client):
+    _, page = get_page(page_client, "/query?query=ASK+%7B+%3Fs+%3Fp+%3Fo+%7D")
+    assert page.query() == "ASK { ?s ?p ?o }"
+    assert page.config()["autorun"] is True
+    _, page = get_page(page_client, "/query?example=nope")
+    assert page.config()["autorun"] is False
+
+
+def test_no_inline_script_or_event_handler(page_client):
+    _, page = get_page(page_client, "/query")
+    for attrs, text in page.scripts:
+        assert attrs.get("src") or (attrs.get("type") == "application/json" and text.strip())
+    for tag, attrs in page.elements:
+        assert not [name for name in attrs if name.startswith("on")], tag
+        assert not str(attrs.get("href", "")).lower().startswith("javascript:")
+
+
+def test_config_block_cannot_be_closed_by_a_query(tmp_path):
+    (tmp_path / "evil.rq").write_text(
+        "# title-it: </script><script>alert(1)</script>\nSELECT * { ?s ?p '</script>' }\n", encoding="utf-8")
+    client = make_app(tmp_path).test_client()
+    response, page = get_page(client, "/query?example=evil")
+    html = response.get_data(as_text=True)
+    assert "<script>alert(1)" not in html
+    assert page.config()["examples"]["evil"].endswith("'</script>' }\n")
+    assert page.query().endswith("'</script>' }\n")
+
+
+def test_assets_resolve_and_stay_on_this_host(page_client):
+    _, page = get_page(page_client, "/query")
+    urls = [attrs["href"] for attrs in page.find("link")] + [attrs["src"] for attrs in page.find("script") if "src" in attrs]
+    assert len(urls) >= 6
+    expected = {"text/css", "text/javascript", "image/svg+xml"}
+    for url in urls:
+        assert url.startswith("/static/"), url  # same origin, no CDN
+        response = page_client.get(url)
+        assert response.status_code == 200, url
+        assert response.mimetype in expected, (url, response.mimetype)
+        response.close()
+
+
+def test_vendored_yasgui_matches_its_record():
+    vendor = STATIC / "vendor" / "yasgui"
+    record = (vendor / "SOURCE.txt").read_text(encoding="utf-8")
+    assert "@zazuko/yasgui 4.6.2" in record
+    for digest, name in re.findall(r"^([0-9a-f]{64})  (\S+)$", record, re.MULTILINE):
+        assert hashlib.sha256((vendor / name).read_bytes()).hexdigest() == digest, name
+    assert "MIT License" in (vendor / "LICENSE").read_text(encoding="utf-8")
+    assert "codemirror@" in (vendor / "THIRD-PARTY-LICENSES.txt").read_text(encoding="utf-8")
+
+
+def test_own_assets_reference_no_other_host():
+    for path in [*STATIC.glob("css/*.css"), *STATIC.glob("js/*.js")]:
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"https?://", text), path
+        assert "@import" not in text and "url(" not in text, path
