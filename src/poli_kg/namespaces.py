@@ -5,7 +5,8 @@ ontology/, data/ and shapes/ spell it in their prefix declarations, and a test
 checks that they agree with ``BASE``.
 """
 
-from rdflib import Graph, Namespace
+from rdflib import Graph, Namespace, URIRef
+from rdflib.namespace import DefinedNamespace
 from rdflib.namespace import (
     DCAT, DCTERMS, FOAF, ORG, OWL, PROV, QB, RDF, RDFS, SH, SKOS, TIME, VOID, XSD,
 )
@@ -13,7 +14,74 @@ from rdflib.namespace import (
 BASE = "https://w3id.org/poli-kg/"
 
 ONTOLOGY_IRI = BASE + "ontology"
-PKG = Namespace(ONTOLOGY_IRI + "#")       # ontology terms
+
+
+class PKG(DefinedNamespace):
+    """The poli-kg ontology (ontology/poli-kg.ttl); a test keeps this list equal to the file."""
+
+    _NS = Namespace(ONTOLOGY_IRI + "#")
+    _fail = True
+
+    # classes
+    AgendaStrategicaDiRicerca: URIRef
+    AmbitoTecnologico: URIRef
+    AreaTematica: URIRef
+    AssociazioneTemporaneaDiImprese: URIRef
+    Bando: URIRef
+    CategoriaDestinatari: URIRef
+    ClusterTecnologicoNazionale: URIRef
+    Consorzio: URIRef
+    Estratto: URIRef
+    EventoStorico: URIRef
+    Fondazione: URIRef
+    FondoEuropeo: URIRef
+    Indicatore: URIRef
+    Misura: URIRef
+    PartecipazioneACluster: URIRef
+    Periodo: URIRef
+    PoloDiInnovazione: URIRef
+    ProgrammaOperativo: URIRef
+    QualificatoreValore: URIRef
+    RuoloNelCluster: URIRef
+    SistemaRegionalePoli: URIRef
+    Societa: URIRef
+    SoggettoGestore: URIRef
+    StrategiaDiSpecializzazioneIntelligente: URIRef
+    TipologiaAderente: URIRef
+    # properties
+    approccio: URIRef
+    areaTematica: URIRef
+    collaboraConPaese: URIRef
+    componenteDi: URIRef
+    comprendePolo: URIRef
+    destinatari: URIRef
+    disaggregazione: URIRef
+    espressioneOriginale: URIRef
+    fondo: URIRef
+    gestisce: URIRef
+    haComponente: URIRef
+    haPartecipazione: URIRef
+    haPoloPartecipante: URIRef
+    haSoggettoGestore: URIRef
+    inLineaCon: URIRef
+    indicatore: URIRef
+    istituitoDa: URIRef
+    missione: URIRef
+    modelloDiRiferimento: URIRef
+    nelProgramma: URIRef
+    oggettoRilevazione: URIRef
+    parteDelSistema: URIRef
+    partecipaACluster: URIRef
+    periodo: URIRef
+    prevede: URIRef
+    primoInItalia: URIRef
+    qualificatoreValore: URIRef
+    rigaFinale: URIRef
+    rigaIniziale: URIRef
+    sezione: URIRef
+    territorio: URIRef
+
+
 ID = Namespace(BASE + "id/")              # instance data
 GRAPH = Namespace(BASE + "graph/")        # named graphs
 SHAPES = Namespace(BASE + "shapes#")      # SHACL shapes
