@@ -188,9 +188,10 @@ def _line_of(data: bytes, offset: int) -> int:
 def parse_turtle(data: bytes, label: str, bnode_tag: str = "b") -> Graph:
     """Parse Turtle ``data`` (the contents of file ``label``) into a graph.
 
-    The text is parsed by rdflib and by oxigraph; both must accept it.  oxigraph is the
-    stricter one (it rejects IRIs with spaces, bad language tags, … that rdflib lets
-    through but the store could not hold) and yields triples in document order, so the
+    The text is parsed by oxigraph and by rdflib; both must accept it.  oxigraph goes
+    first: it is the stricter one (it rejects IRIs with spaces, bad language tags, … that
+    rdflib lets through but the store could not hold), it reports every error with its
+    line (rdflib crashes on some truncated files) and it yields triples in document order, so the
     graph is built from its triples with blank nodes relabelled ``{bnode_tag}{n}`` in
     document order — builds are reproducible.  The prefixes declared in the file are
     kept on the graph.  Errors raise :class:`InputError` as ``label:line: message``; a
@@ -201,6 +202,12 @@ def parse_turtle(data: bytes, label: str, bnode_tag: str = "b") -> Graph:
     except UnicodeDecodeError as exc:
         line = _line_of(data, exc.start)
         raise InputError(f"{label}:{line}: not UTF-8: {exc.reason}", label, line) from None
+    try:
+        quads = list(ox.parse(text.encode("utf-8"), format=ox.RdfFormat.TURTLE, base_iri=BASE))
+    except SyntaxError as exc:
+        line = exc.lineno or 1
+        why = exc.msg.split(": ", 1)[-1] if exc.msg else str(exc)
+        raise InputError(f"{label}:{line}: bad syntax: {why}", label, line) from None
     raw = Graph(bind_namespaces="none")
     try:
         raw.parse(data=text, format="turtle", publicID=BASE)
@@ -208,14 +215,8 @@ def parse_turtle(data: bytes, label: str, bnode_tag: str = "b") -> Graph:
         line = exc.lines + 1
         why = getattr(exc, "_why", None) or str(exc)
         raise InputError(f"{label}:{line}: bad syntax: {why}", label, line) from None
-    except ValueError as exc:  # e.g. rdflib rejects a language tag
-        raise InputError(f"{label}: bad syntax: {exc}", label) from None
-    try:
-        quads = list(ox.parse(text.encode("utf-8"), format=ox.RdfFormat.TURTLE, base_iri=BASE))
-    except SyntaxError as exc:
-        line = exc.lineno or 1
-        why = exc.msg.split(": ", 1)[-1] if exc.msg else str(exc)
-        raise InputError(f"{label}:{line}: bad syntax: {why}", label, line) from None
+    except (ValueError, IndexError) as exc:  # rdflib's own limits; oxigraph accepted the text
+        raise InputError(f"{label}: rdflib cannot parse it: {exc}", label) from None
     if not quads:
         raise InputError(f"{label}:1: no triples (empty or truncated file?)", label, 1)
 
