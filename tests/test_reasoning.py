@@ -3,14 +3,16 @@
 from pathlib import Path
 
 import pytest
-from rdflib import BNode, Graph, Literal, URIRef
+from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib import namespace as ns
 
-from poli_kg.namespaces import ID, PKG
+from poli_kg.namespaces import ID, ONTOLOGY_IRI
 from poli_kg.reasoning import infer, is_noise, reason
 
 # (closed rdflib namespaces are not module globals here: pytest's collector probes them)
 OWL, RDF, RDFS = ns.OWL, ns.RDF, ns.RDFS
+# the fixture ontology's terms (not the project's closed PKG namespace)
+PKG = Namespace(ONTOLOGY_IRI + "#")
 PROJECT = Path(__file__).resolve().parent / "data" / "build" / "project"
 
 MESAP, AGRIFOOD = ID["polo/mesap"], ID["polo/agrifood"]

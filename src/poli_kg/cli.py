@@ -11,6 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 
 import pyoxigraph as ox
 from rdflib import Literal, URIRef
@@ -29,7 +30,8 @@ def _err(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _progress(stream):
+def _progress(stream: TextIO) -> building.Progress:
+    """A progress callback printing ``stage  0.12 s`` lines to ``stream``."""
     def report(stage: str, seconds: float) -> None:
         print(f"{stage:<9}{seconds:6.2f} s", file=stream, flush=True)
     return report
@@ -187,10 +189,14 @@ def cmd_query(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _ensure(args: argparse.Namespace, progress_stream) -> int:
-    """ensure_built with the CLI's error handling; returns an exit code."""
+def _ensure(args: argparse.Namespace, progress_stream: TextIO) -> int:
+    """ensure_built with the CLI's error handling; returns an exit code.
+
+    On success ``args.out`` is replaced by the absolute path of the build folder.
+    """
     try:
-        building.ensure_built(Path(args.out), args.project, progress=_progress(progress_stream))
+        args.out = building.ensure_built(Path(args.out), args.project,
+                                         progress=_progress(progress_stream))
     except building.InputError as exc:
         _err(f"error: {exc}")
         return EXIT_INPUT
@@ -216,7 +222,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return code
     from poli_kg import server  # lazily: Flask/gunicorn are only needed here
 
-    server.run(build_dir=Path(args.out), host=args.host, port=args.port,
+    server.run(build_dir=args.out, host=args.host, port=args.port,
                query_timeout=args.query_timeout, max_results=args.max_results,
                store=args.store, workers=args.workers)
     return EXIT_OK
