@@ -60,8 +60,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     print(f"triples  ontology {c['ontology']}, data {c['data']}, provenance {c['provenance']}, "
           f"inferred {c['inferred']} (total {c['total']})")
     counts = result.report.counts()
-    print(f"shacl    {counts['violations']} violations, {counts['warnings']} warnings, "
-          f"{counts['infos']} infos")
+    print("shacl    " + ", ".join(f"{n} {kind if n != 1 else kind[:-1]}" for kind, n in counts.items()))
     print(f"built    {args.out} -> {result.path.name}")
     return EXIT_OK
 
