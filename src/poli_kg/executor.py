@@ -1,0 +1,318 @@
+"""Run store calls in child processes, so that a runaway query can be killed.
+
+Queries never run in a web worker itself.  Each thread of a worker that needs the
+store owns one child process, forked on first use; the thread sends a call down
+a pipe and waits for the answer at most ``timeout`` seconds.  On timeout the
+child is killed (SIGKILL), reaped, and a fresh child is forked at once, so the
+next query of that thread is answered without delay and no CPU keeps burning.
+
+The child opens its backend right after the fork (``opener()``); a backend that
+holds files or threads (RocksDB) is therefore never opened before a fork.  A
+backend that is plain Python data (the rdflib in-memory dataset) may be loaded
+before forking and is then shared copy-on-write: its opener just returns it.
+
+Children die with their parent: ``prctl(PR_SET_PDEATHSIG, SIGKILL)`` (Linux; it
+fires when the *thread* that forked the child ends) and, everywhere, the EOF on
+the pipe when the parent goes away.
+
+Usage::
+
+    ex = Executor(opener, expected_errors=(QueryError,))
+    result = ex.call("execute", (query,), {"form": "SELECT", ...}, timeout=30)
+
+Exceptions raised by the child that are instances of ``expected_errors`` are
+re-raised in the parent; any other failure kills the child and is reported as
+:class:`ChildFailed`.  A timeout is reported as :class:`QueryTimeout`.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import gc
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, Pipe
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+PR_SET_PDEATHSIG = 1
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWNET = 0x40000000
+# Signals whose handlers the child inherits from a web worker (gunicorn installs
+# handlers for these) and must reset so that it can be stopped normally.
+_RESET_SIGNALS = (
+    signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGHUP,
+    signal.SIGUSR1, signal.SIGUSR2, signal.SIGWINCH, signal.SIGCHLD, signal.SIGTTIN,
+    signal.SIGTTOU,
+)
+# Audit events refused in the child: it must never open a network connection.
+_NETWORK_EVENTS = frozenset({"socket.connect", "socket.getaddrinfo", "urllib.Request"})
+
+
+class QueryTimeout(Exception):
+    """The call did not finish within its timeout; its child process was killed."""
+
+
+class ChildFailed(Exception):
+    """The child process died or failed unexpectedly while handling a call."""
+
+
+class NetworkAccessDenied(PermissionError):
+    """Raised inside a child process when code tries to open a network connection."""
+
+
+@dataclass
+class _Child:
+    """One child process and the parent's end of its pipe."""
+
+    pid: int
+    conn: Connection
+    owner_pid: int
+    thread: threading.Thread
+    started: float = field(default_factory=time.monotonic)
+
+
+def _libc() -> ctypes.CDLL | None:
+    """The C library on Linux, else None."""
+    if not sys.platform.startswith("linux"):
+        return None
+    name = ctypes.util.find_library("c")
+    return ctypes.CDLL(name, use_errno=True) if name else None
+
+
+def _set_parent_death_signal(libc: ctypes.CDLL | None) -> None:
+    """Ask Linux to SIGKILL this process when the thread that forked it ends."""
+    if libc is not None:
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def _isolate_network(libc: ctypes.CDLL | None) -> bool:
+    """Move this (single-threaded) process into an empty network namespace.
+
+    Defence in depth: even a query engine that tried to open a connection
+    (SPARQL SERVICE in Rust code) would find no network, not even loopback.
+    Needs CAP_SYS_ADMIN or unprivileged user namespaces; returns whether it worked.
+    """
+    if libc is None:
+        return False
+    for flags in (CLONE_NEWNET, CLONE_NEWUSER | CLONE_NEWNET):
+        if libc.unshare(flags) == 0:
+            return True
+    return False
+
+
+def _deny_network(event: str, args: tuple[Any, ...]) -> None:
+    """Audit hook for child processes: refuse any attempt to reach the network."""
+    if event in _NETWORK_EVENTS:
+        raise NetworkAccessDenied(
+            "network access is disabled while answering queries "
+            f"(refused {event})"
+        )
+
+
+def _child_main(
+    conn: Connection,
+    parent_pid: int,
+    opener: Callable[[], object],
+    expected_errors: tuple[type[BaseException], ...],
+    isolate_network: bool,
+) -> None:
+    """Body of a child process: open the backend, then answer calls until EOF."""
+    gc.freeze()  # objects inherited from the parent are never collected (and closed) here
+    libc = _libc()
+    _set_parent_death_signal(libc)
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(0)
+    for signum in _RESET_SIGNALS:
+        signal.signal(signum, signal.SIG_DFL)
+    signal.set_wakeup_fd(-1)
+    # Close every descriptor inherited from the worker (listening socket, client
+    # connections, other children's pipes) except stdio and our own pipe.
+    keep = conn.fileno()
+    os.closerange(3, keep)
+    os.closerange(keep + 1, os.sysconf("SC_OPEN_MAX"))
+    sys.addaudithook(_deny_network)
+    if isolate_network:
+        _isolate_network(libc)
+
+    backend: object | None = None
+    open_error: BaseException | None = None
+    try:
+        backend = opener()
+    except expected_errors as exc:
+        open_error = exc
+    while True:
+        try:
+            method, args, kwargs = conn.recv()
+        except (EOFError, OSError):
+            os._exit(0)
+        if open_error is not None:
+            reply: tuple[str, Any] = ("error", open_error)
+        else:
+            try:
+                reply = ("ok", getattr(backend, method)(*args, **kwargs))
+            except expected_errors as exc:
+                reply = ("error", exc)
+        try:
+            conn.send(reply)
+        except (BrokenPipeError, ConnectionResetError):
+            os._exit(0)
+
+
+class Executor:
+    """Per-thread child processes that run calls on a backend, with timeouts.
+
+    ``opener`` is called in each child, right after the fork, and must return the
+    backend object whose methods :meth:`call` invokes by name.  Exceptions of the
+    ``expected_errors`` types raised by ``opener`` or the backend are passed back
+    to the caller.  With ``isolate_network`` each child tries to move into an
+    empty network namespace (Linux; silently skipped where not permitted).
+    """
+
+    def __init__(
+        self,
+        opener: Callable[[], object],
+        *,
+        expected_errors: tuple[type[BaseException], ...] = (),
+        isolate_network: bool = True,
+    ) -> None:
+        self._opener = opener
+        self._expected = expected_errors
+        self._isolate_network = isolate_network
+        self._local = threading.local()
+        self._children: dict[int, _Child] = {}
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+
+    # -- public API ---------------------------------------------------------
+
+    def call(
+        self,
+        method: str,
+        args: Sequence[Any] = (),
+        kwargs: Mapping[str, Any] | None = None,
+        *,
+        timeout: float,
+    ) -> Any:
+        """Run ``backend.method(*args, **kwargs)`` in this thread's child process.
+
+        Raises :class:`QueryTimeout` after ``timeout`` seconds (the child is killed
+        and replaced), :class:`ChildFailed` if the child dies, or any of the
+        ``expected_errors`` raised by the backend.
+        """
+        child = self._child()
+        message = (method, tuple(args), dict(kwargs or {}))
+        try:
+            child.conn.send(message)
+        except (BrokenPipeError, ConnectionResetError):
+            # The idle child died (killed from outside?): replace it and retry once.
+            self._discard(child)
+            child = self._child()
+            child.conn.send(message)
+        try:
+            ready = child.conn.poll(timeout)
+        except (EOFError, OSError):
+            ready = True
+        if not ready:
+            self._discard(child)
+            self._child()  # fork the replacement now, so the next call is fast
+            raise QueryTimeout(f"the query did not finish within {timeout:g} s")
+        try:
+            status, value = child.conn.recv()
+        except (EOFError, OSError) as exc:
+            code = self._discard(child)
+            raise ChildFailed(f"the query process ended unexpectedly ({code})") from exc
+        if status == "error":
+            raise value
+        return value
+
+    def child_pids(self) -> list[int]:
+        """Process ids of the live children of this executor (for tests and monitoring)."""
+        with self._lock:
+            return [c.pid for c in self._children.values() if c.owner_pid == os.getpid()]
+
+    def close(self) -> None:
+        """Kill and reap every child process of this executor."""
+        with self._lock:
+            children = list(self._children.values())
+            self._children.clear()
+        for child in children:
+            if child.owner_pid == os.getpid():
+                self._kill(child)
+
+    # -- internals ----------------------------------------------------------
+
+    def _child(self) -> _Child:
+        """This thread's child process, forked if there is none yet."""
+        child: _Child | None = getattr(self._local, "child", None)
+        if child is not None and child.owner_pid == os.getpid():
+            return child
+        self._reap_orphans()
+        child = self._spawn()
+        self._local.child = child
+        return child
+
+    def _spawn(self) -> _Child:
+        """Fork a child process for the current thread."""
+        parent_end, child_end = Pipe(duplex=True)
+        parent_pid = os.getpid()
+        pid = os.fork()
+        if pid == 0:  # child
+            parent_end.close()
+            try:
+                _child_main(child_end, parent_pid, self._opener, self._expected,
+                            self._isolate_network)
+            except BaseException:  # process boundary: report on stderr, then die
+                traceback.print_exc()
+            finally:
+                os._exit(1)
+        child_end.close()
+        child = _Child(pid=pid, conn=parent_end, owner_pid=parent_pid,
+                       thread=threading.current_thread())
+        with self._lock:
+            self._children[pid] = child
+        log.debug("forked query process %d for thread %s", pid, child.thread.name)
+        return child
+
+    def _discard(self, child: _Child) -> str:
+        """Kill and reap ``child``, forget it, and describe how it ended."""
+        with self._lock:
+            self._children.pop(child.pid, None)
+        if getattr(self._local, "child", None) is child:
+            self._local.child = None
+        return self._kill(child)
+
+    @staticmethod
+    def _kill(child: _Child) -> str:
+        """SIGKILL and reap one child; return a description of its exit status."""
+        child.conn.close()
+        try:
+            os.kill(child.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        try:
+            _, status = os.waitpid(child.pid, 0)
+        except ChildProcessError:
+            return "already reaped"
+        if os.WIFSIGNALED(status):
+            return f"signal {os.WTERMSIG(status)}"
+        return f"exit status {os.waitstatus_to_exitcode(status)}"
+
+    def _reap_orphans(self) -> None:
+        """Kill and reap children whose owning thread has ended."""
+        with self._lock:
+            dead = [c for c in self._children.values()
+                    if c.owner_pid == os.getpid() and not c.thread.is_alive()]
+            for child in dead:
+                del self._children[child.pid]
+        for child in dead:
+            self._kill(child)

@@ -1,0 +1,149 @@
+"""Serve the application with gunicorn (threaded workers), programmatically.
+
+``poli-kg serve`` calls :func:`run`; ``python -m poli_kg.server --help`` does the same
+from a shell.  Each worker process runs ``threads`` request threads; each request
+thread owns a query child process (see :mod:`poli_kg.executor`).  ``port=0`` binds a
+free port; the banner printed when the server is ready names the real one::
+
+    poli-kg serving http://127.0.0.1:8000/ (SPARQL endpoint: http://127.0.0.1:8000/sparql)
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+
+from poli_kg.app import create_app
+from poli_kg.store import BACKENDS, Store
+
+THREADS = 8
+"""Request threads per worker."""
+MAX_WORKERS = 4
+
+
+def default_workers() -> int:
+    """min(2 x CPU cores, 4) worker processes."""
+    return min(2 * (os.cpu_count() or 1), MAX_WORKERS)
+
+
+def when_ready(server: Any) -> None:
+    """gunicorn hook: print where the server listens (the real port when port=0)."""
+    for listener in server.LISTENERS:
+        host, port = listener.sock.getsockname()[:2]
+        root = f"http://{host}:{port}/"
+        print(f"poli-kg serving {root} (SPARQL endpoint: {root}sparql)", flush=True)
+
+
+def worker_exit(server: Any, worker: Any) -> None:
+    """gunicorn hook: stop the worker's query processes."""
+    app = getattr(worker, "wsgi", None)
+    extensions = getattr(app, "extensions", {})
+    store = extensions.get("poli_kg.store")
+    if isinstance(store, Store):
+        store.close()
+
+
+class Server(BaseApplication):  # type: ignore[misc]
+    """gunicorn running the poli-kg Flask application."""
+
+    def __init__(self, app_config: dict[str, Any], options: dict[str, Any]) -> None:
+        self.app_config = app_config
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        """Apply our options to gunicorn's settings."""
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Flask:
+        """Create the Flask application (once, in the master: preload)."""
+        return create_app(self.app_config)
+
+
+def configure_logging() -> None:
+    """Log ``poli_kg`` messages (JSON access lines included) to stderr."""
+    logger = logging.getLogger("poli_kg")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
+def gunicorn_options(
+    host: str, port: int, query_timeout: float, workers: int | None
+) -> dict[str, Any]:
+    """gunicorn settings for the service."""
+    return {
+        "bind": f"{host}:{port}",
+        "workers": workers or default_workers(),
+        "worker_class": "gthread",
+        "threads": THREADS,
+        # gthread workers heartbeat from their main thread, so a long query does
+        # not trip this; it only catches a stuck worker.
+        "timeout": int(query_timeout) + 30,
+        "graceful_timeout": int(query_timeout) + 5,
+        "keepalive": 5,
+        "preload_app": True,  # create the app once; memory datasets are shared copy-on-write
+        "limit_request_line": 8190,  # longest GET; longer queries: POST
+        "accesslog": None,  # the application writes JSON access lines
+        "errorlog": "-",
+        "loglevel": "info",
+        "proc_name": "poli-kg",
+        "control_socket_disable": True,  # no management socket (several servers may run)
+        "when_ready": when_ready,
+        "worker_exit": worker_exit,
+    }
+
+
+def run(
+    build_dir: str | os.PathLike[str],
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    query_timeout: float = 30,
+    max_results: int = 10000,
+    store: str = "oxigraph",
+    workers: int | None = None,
+) -> None:
+    """Serve the build in ``build_dir`` on ``host:port`` until interrupted."""
+    if store in BACKENDS and not Path(build_dir).is_dir():
+        raise FileNotFoundError(f"{build_dir} does not exist: run 'poli-kg build' first")
+    configure_logging()
+    app_config = {
+        "BUILD_DIR": os.fspath(build_dir),
+        "STORE": store,
+        "QUERY_TIMEOUT": query_timeout,
+        "MAX_RESULTS": max_results,
+    }
+    Server(app_config, gunicorn_options(host, port, query_timeout, workers)).run()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Command line: ``python -m poli_kg.server [--build-dir DIR] [--port N] ...``."""
+    parser = argparse.ArgumentParser(prog="python -m poli_kg.server", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--build-dir", default="public", help="output of poli-kg build")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000, help="0: any free port")
+    parser.add_argument("--query-timeout", type=float, default=30, help="seconds")
+    parser.add_argument("--max-results", type=int, default=10000)
+    parser.add_argument("--store", default="oxigraph", help=" | ".join(BACKENDS))
+    parser.add_argument("--workers", type=int, default=None,
+                        help=f"worker processes (default min(2 x cores, {MAX_WORKERS}))")
+    args = parser.parse_args(argv)
+    run(args.build_dir, host=args.host, port=args.port, query_timeout=args.query_timeout,
+        max_results=args.max_results, store=args.store, workers=args.workers)
+
+
+if __name__ == "__main__":
+    main()

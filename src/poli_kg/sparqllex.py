@@ -1,0 +1,237 @@
+"""A small, fast, conservative SPARQL lexer: what does a request ask for?
+
+:func:`scan` reads a query string and reports
+
+* the query form (``SELECT``, ``ASK``, ``CONSTRUCT``, ``DESCRIBE``) found after
+  the ``PREFIX`` / ``BASE`` prologue;
+* SPARQL Update keywords (``INSERT``, ``DELETE``, ``LOAD``, ``CLEAR``, ``DROP``,
+  ``CREATE``, ``ADD``, ``MOVE``, ``COPY``, ``WITH``);
+* ``SERVICE`` (federated query: the engines would send HTTP requests);
+* the IRIs named by ``FROM`` and ``FROM NAMED`` (prefixed names and relative IRIs
+  resolved).
+
+It is not a parser.  It only has to agree with the real parsers (oxigraph's and
+rdflib's) on where strings, IRIs and comments begin and end, and it errs on the
+side of refusing.  Both parsers accept keywords glued to neighbouring tokens
+(oxigraph runs ``?s ?p trueSERVICE<http://…>{}`` and ``FROMx:g``), so any word
+*containing* ``SERVICE`` or ``FROM``, or a prefixed name whose prefix contains them,
+counts; a ``FROM`` whose graph cannot be read plainly is reported in
+``unresolved_graphs``.  rdflib expands ``\\uXXXX`` escapes anywhere in the query
+before parsing, so the text is scanned both as written and with escapes expanded
+and the findings are merged.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urljoin
+
+QUERY_FORMS = ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")
+UPDATE_KEYWORDS = frozenset(
+    {"INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH"}
+)
+
+_PLX = r"(?:%[0-9A-Fa-f]{2}|\\[_~.\-!$&'()*+,;=/?#@%])"
+_LOCAL_CHAR = rf"(?:[\w:\-\u00B7]|{_PLX})"
+_TOKEN = re.compile(
+    r"""
+      (?P<WS>\s+)
+    | (?P<COMMENT>\#[^\r\n]*)
+    | (?P<STRING>'''(?:(?:'|'')?(?:[^'\\]|\\.))*'''
+               |\"\"\"(?:(?:"|"")?(?:[^"\\]|\\.))*\"\"\"
+               |'(?:[^'\\\r\n]|\\.)*'
+               |"(?:[^"\\\r\n]|\\.)*")
+    | (?P<IRI><[^<>"{}|^`\\\x00-\x20]*>)
+    | (?P<VAR>[?$]\w*)
+    | (?P<LANGTAG>@[A-Za-z]+(?:-[A-Za-z0-9]+)*)
+    | (?P<BNODE>_:[\w.\-]*)
+    | (?P<PNAME>(?:[^\W\d_](?:[\w.\-]*[\w\-])?)?:"""
+    + rf"(?:{_LOCAL_CHAR}(?:(?:{_LOCAL_CHAR}|\.)*{_LOCAL_CHAR})?)?)"
+    + r"""
+    | (?P<WORD>[^\W\d]\w*)
+    | (?P<NUMBER>\d+)
+    | (?P<OTHER>.)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+_UNICODE_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+_PLX_ESCAPE = re.compile(r"\\([_~.\-!$&'()*+,;=/?#@%])")
+
+
+@dataclass(frozen=True)
+class QueryInfo:
+    """What :func:`scan` found in a query string."""
+
+    form: str | None = None
+    """``SELECT``, ``ASK``, ``CONSTRUCT`` or ``DESCRIBE``; ``None`` if not found."""
+    update_keywords: tuple[str, ...] = ()
+    """SPARQL Update keywords found outside strings, IRIs and comments."""
+    service: bool = False
+    """Whether ``SERVICE`` (federated query) appears."""
+    from_graphs: tuple[str, ...] = ()
+    """IRIs named by ``FROM``."""
+    from_named_graphs: tuple[str, ...] = ()
+    """IRIs named by ``FROM NAMED``."""
+    unresolved_graphs: tuple[str, ...] = ()
+    """Text of ``FROM`` clauses whose graph IRI could not be determined."""
+
+    @property
+    def is_update(self) -> bool:
+        """Whether the text is (or contains) a SPARQL Update operation."""
+        return bool(self.update_keywords)
+
+    @property
+    def has_dataset_clause(self) -> bool:
+        """Whether the query chooses its own dataset with FROM / FROM NAMED."""
+        return bool(self.from_graphs or self.from_named_graphs or self.unresolved_graphs)
+
+    def merge(self, other: QueryInfo) -> QueryInfo:
+        """Union of two findings (the form of ``self`` wins when both have one)."""
+        return QueryInfo(
+            form=self.form or other.form,
+            update_keywords=_union(self.update_keywords, other.update_keywords),
+            service=self.service or other.service,
+            from_graphs=_union(self.from_graphs, other.from_graphs),
+            from_named_graphs=_union(self.from_named_graphs, other.from_named_graphs),
+            unresolved_graphs=_union(self.unresolved_graphs, other.unresolved_graphs),
+        )
+
+
+def _union(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
+    """Items of ``a`` then those of ``b`` not in ``a``, in order."""
+    return a + tuple(x for x in b if x not in a)
+
+
+@dataclass(frozen=True)
+class Token:
+    """One lexical token: its kind (a group name of ``_TOKEN``) and its text."""
+
+    kind: str
+    text: str
+
+
+def tokens(query: str) -> list[Token]:
+    """Tokens of ``query`` without whitespace and comments."""
+    return [
+        Token(m.lastgroup or "OTHER", m.group())
+        for m in _TOKEN.finditer(query)
+        if m.lastgroup not in ("WS", "COMMENT")
+    ]
+
+
+def expand_unicode_escapes(query: str) -> str:
+    """Replace ``\\uXXXX`` and ``\\UXXXXXXXX`` escapes by their characters."""
+    def replace(m: re.Match[str]) -> str:
+        code = int(m.group(1) or m.group(2), 16)
+        return chr(code) if code <= 0x10FFFF else m.group()
+
+    return _UNICODE_ESCAPE.sub(replace, query)
+
+
+def scan(query: str) -> QueryInfo:
+    """Analyse ``query`` as written and with unicode escapes expanded; merge the findings."""
+    info = _scan_text(query)
+    expanded = expand_unicode_escapes(query)
+    if expanded != query:
+        info = info.merge(_scan_text(expanded))
+    return info
+
+
+def _scan_text(query: str) -> QueryInfo:
+    """Analyse one spelling of a query (see :func:`scan`)."""
+    toks = tokens(query)
+    prefixes: dict[str, str] = {}
+    base: str | None = None
+    form: str | None = None
+    updates: list[str] = []
+    service = False
+    from_graphs: list[str] = []
+    from_named: list[str] = []
+    unresolved: list[str] = []
+
+    i = 0
+    # Prologue: BASE <iri> | PREFIX pname: <iri>
+    while i < len(toks):
+        word = toks[i].text.upper() if toks[i].kind == "WORD" else ""
+        if word == "BASE" and i + 1 < len(toks) and toks[i + 1].kind == "IRI":
+            base = _resolve(toks[i + 1].text[1:-1], base)
+            i += 2
+        elif (word == "PREFIX" and i + 2 < len(toks) and toks[i + 1].kind == "PNAME"
+              and toks[i + 1].text.endswith(":") and toks[i + 2].kind == "IRI"):
+            prefixes[toks[i + 1].text[:-1]] = _resolve(toks[i + 2].text[1:-1], base)
+            i += 3
+        else:
+            break
+    if i < len(toks) and toks[i].kind == "WORD" and toks[i].text.upper() in QUERY_FORMS:
+        form = toks[i].text.upper()
+
+    while i < len(toks):
+        tok = toks[i]
+        upper = tok.text.upper()
+        if tok.kind == "WORD":
+            head = upper
+        elif tok.kind == "PNAME":
+            head = upper.split(":", 1)[0]
+        else:
+            i += 1
+            continue
+        if tok.kind == "WORD" and upper in UPDATE_KEYWORDS:
+            updates.append(upper)
+        if "SERVICE" in head:
+            service = True
+        if "FROM" in head:
+            i = _read_from(toks, i, prefixes, base, from_graphs, from_named, unresolved)
+            continue
+        i += 1
+    return QueryInfo(
+        form=form,
+        update_keywords=tuple(dict.fromkeys(updates)),
+        service=service,
+        from_graphs=tuple(dict.fromkeys(from_graphs)),
+        from_named_graphs=tuple(dict.fromkeys(from_named)),
+        unresolved_graphs=tuple(dict.fromkeys(unresolved)),
+    )
+
+
+def _read_from(
+    toks: list[Token],
+    i: int,
+    prefixes: dict[str, str],
+    base: str | None,
+    from_graphs: list[str],
+    from_named: list[str],
+    unresolved: list[str],
+) -> int:
+    """Read a dataset clause starting at ``toks[i]``; record its graph; return the next index."""
+    tok = toks[i]
+    if tok.kind != "WORD" or tok.text.upper() != "FROM":
+        unresolved.append(tok.text)  # glued spelling such as FROMx:g or FROMNAMED
+        return i + 1
+    j = i + 1
+    named = j < len(toks) and toks[j].kind == "WORD" and toks[j].text.upper() == "NAMED"
+    if named:
+        j += 1
+    if j >= len(toks):
+        unresolved.append(" ".join(t.text for t in toks[i:j]))
+        return j
+    target = toks[j]
+    iri: str | None = None
+    if target.kind == "IRI":
+        iri = _resolve(target.text[1:-1], base)
+    elif target.kind == "PNAME":
+        prefix, local = target.text.split(":", 1)
+        if prefix in prefixes and "FROM" not in prefix.upper() and prefix.upper() != "NAMED":
+            iri = prefixes[prefix] + _PLX_ESCAPE.sub(r"\1", local)
+    if iri is None:
+        unresolved.append(" ".join(t.text for t in toks[i:j + 1]))
+    elif named:
+        from_named.append(iri)
+    else:
+        from_graphs.append(iri)
+    return j + 1
+
+
+def _resolve(iri: str, base: str | None) -> str:
+    """Resolve a possibly relative IRI against ``base`` (left as is without a base)."""
+    return urljoin(base, iri) if base else iri
