@@ -52,7 +52,7 @@ from rdflib.term import Node
 
 from poli_kg import __version__, reasoning, validation
 from poli_kg.namespaces import (
-    BASE, GRAPH_DATA, GRAPH_INFERRED, GRAPH_ONTOLOGY, GRAPH_PROVENANCE, NAMED_GRAPHS, PREFIXES,
+    BASE, GRAPH_DATA, GRAPH_INFERRED, GRAPH_ONTOLOGY, GRAPH_PROVENANCE, PREFIXES,
     bind_prefixes,
 )
 from poli_kg.validation import ValidationFailed, ValidationReport
@@ -250,7 +250,7 @@ def _read(path: Path, label: str) -> bytes:
         raise InputError(f"{label}: cannot read: {exc.strerror or exc}", label) from None
 
 
-def _digest_update(h: hashlib._Hash, label: str, data: bytes) -> None:
+def _digest_update(h: "hashlib._Hash", label: str, data: bytes) -> None:
     h.update(f"{label}\0{len(data)}\0".encode())
     h.update(data)
 
