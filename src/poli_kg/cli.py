@@ -263,7 +263,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--query-timeout", type=float, default=30.0, help="seconds per query")
     s.add_argument("--max-results", type=int, default=10000, help="rows per SELECT answer")
     s.add_argument("--store", default="oxigraph", help="query engine (default: oxigraph)")
-    s.add_argument("--workers", type=int, default=1, help="server worker processes")
+    s.add_argument("--workers", type=int, default=None,
+                   help="server worker processes (default: the server's choice)")
     s.set_defaults(func=cmd_serve)
     return p
 
