@@ -39,7 +39,7 @@ STAND_IN_TRIG = """\
 @prefix owl: <http://www.w3.org/2002/07/owl#> .
 @prefix prov: <http://www.w3.org/ns/prov#> .
 <https://w3id.org/poli-kg/graph/ontology> {
-  pkg:Polo a owl:Class ; rdfs:label "Polo di innovazione"@it, "Innovation cluster"@en .
+  pkg:PoloDiInnovazione a owl:Class ; rdfs:label "Polo di innovazione"@it, "Innovation cluster"@en .
 }
 <https://w3id.org/poli-kg/graph/data> {
 %s
@@ -61,7 +61,7 @@ def write_stand_in_build(out: Path) -> Path:
 
     out.mkdir(parents=True, exist_ok=True)
     data = "\n".join(
-        f'  poli:polo/p{i} a pkg:Polo ; rdfs:label "Polo {i}"@it ; pkg:numero {i} .'
+        f'  poli:polo/p{i} a pkg:PoloDiInnovazione ; rdfs:label "Polo {i}"@it ; pkg:numero {i} .'
         for i in range(100))
     trig = out / "poli-kg.trig"
     trig.write_text(STAND_IN_TRIG % data, encoding="utf-8")

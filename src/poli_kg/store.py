@@ -633,6 +633,9 @@ class RdflibBackend(Backend):
                 + [CompValue("DatasetClause", named=URIRef(u)) for u in named_graph_uris]
             )
         init = {k: term_to_rdflib(v) for k, v in (bindings or {}).items()}
+        if init and parsed.algebra.name == "DescribeQuery" and parsed.algebra.p is None:
+            # rdflib ignores initBindings in a WHERE-less DESCRIBE: name the terms directly
+            parsed.algebra["PV"] = [init.get(str(v), v) for v in parsed.algebra.PV]
         try:
             result = self._dataset.query(parsed, initBindings=init)
             if result.type == "ASK":
