@@ -286,3 +286,20 @@ def test_own_assets_reference_no_other_host():
         text = path.read_text(encoding="utf-8")
         assert not re.search(r"https?://", text), path
         assert "@import" not in text and "url(" not in text, path
+
+
+def test_page_mounted_under_a_path_and_public_url():
+    app = make_app()
+    client = app.test_client()
+    response = client.get("/query", base_url="http://localhost/kg/")  # script_root "/kg"
+    assert response.status_code == 200
+    page = Page(response.get_data(as_text=True))
+    assert page.find("form", id="qp-form")[0]["action"] == "/kg/sparql"
+    assert page.config()["endpoint"] == "/kg/sparql" and page.config()["root"] == "/kg/"
+    assert page.find("a", **{"data-example": "cq01-poli"})[0]["href"] == "/kg/query?example=cq01-poli"
+    assert all(a["href"].startswith("/kg/sparql?") for a in page.find("a", **{"class": "qp-download"}))
+    assert all(link["href"].startswith("/kg/static/") for link in page.find("link"))
+    assert "<code>http://localhost/kg/sparql</code>" in response.get_data(as_text=True)
+    app.config["PUBLIC_URL"] = "https://data.example.org/poli-kg/"
+    response = client.get("/query")
+    assert "<code>https://data.example.org/poli-kg/sparql</code>" in response.get_data(as_text=True)

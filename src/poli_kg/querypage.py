@@ -223,8 +223,13 @@ def render_query_page():
     else:
         query, autorun = default_query(lang), False
 
+    root = request.script_root  # "" unless the app is mounted under a path
+    endpoint = root + ENDPOINT_PATH
+    public = current_app.config.get("PUBLIC_URL")
+    endpoint_url = (public.rstrip("/") if public else request.host_url.rstrip("/") + root) + ENDPOINT_PATH
     config = {
-        "endpoint": ENDPOINT_PATH,
+        "endpoint": endpoint,
+        "root": root + "/",
         "base": BASE,
         "lang": lang,
         "autorun": autorun,
@@ -238,8 +243,8 @@ def render_query_page():
     html = render_template(
         "query.html",
         lang=lang, other_lang=other, labels=labels, examples=examples, selected=selected,
-        query=query, endpoint=ENDPOINT_PATH, endpoint_url=request.host_url.rstrip("/") + ENDPOINT_PATH,
-        downloads=download_links(query), formats=FORMATS_BY_QUERY_TYPE, config=config,
+        query=query, endpoint=endpoint, endpoint_url=endpoint_url,
+        downloads=download_links(query, endpoint), formats=FORMATS_BY_QUERY_TYPE, config=config,
         other_lang_url=_url_with(lang=other),
         example_url=lambda name: _url_with(example=name, query=None),
     )
@@ -258,7 +263,7 @@ def _url_with(**changes) -> str:
             args[key] = value
     if args.get("lang") == DEFAULT_LANGUAGE:
         args.pop("lang")
-    return request.path + (f"?{urlencode(args)}" if args else "")
+    return request.script_root + request.path + (f"?{urlencode(args)}" if args else "")
 
 
 @bp.get("/query")

@@ -94,7 +94,7 @@
       var a = anchors[i];
       var href = a.getAttribute("href");
       if (href.indexOf(base) === 0) {
-        a.setAttribute("href", "/" + href.slice(base.length));
+        a.setAttribute("href", config.root + href.slice(base.length));
         a.setAttribute("title", href);
         a.classList.add("qp-local-iri");
         a.removeAttribute("target");
