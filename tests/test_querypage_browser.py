@@ -22,6 +22,10 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]
 TIMEOUT_MS = 30_000
+# The policy the page is written for: no inline script, no eval, nothing from another origin.
+# (CodeMirror, inside YASGUI, positions its parts with inline style attributes.)
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+       "img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
 
 
 def chromium_path():
@@ -161,6 +165,25 @@ def test_run_button_runs_the_prefilled_query(live_server, session):
     assert "qp-status--ok" in status
     assert rows.count() > 0  # the ontology's classes in use, with their instance counts
     assert page.locator("#qp-results table.dataTable tbody a.iri").count() > 0
+    assert session.outside == [] and session.errors == []
+
+
+def test_page_works_under_a_strict_content_security_policy(live_server, session):
+    page = session.page
+    messages = []
+    page.on("console", lambda message: messages.append(message.text))
+
+    def with_csp(route):
+        response = route.fetch()
+        route.fulfill(response=response, headers={**response.headers, "content-security-policy": CSP})
+
+    page.route(lambda url: urlsplit(url).path == "/query", with_csp)
+    page.goto(live_server + "/query")
+    page.wait_for_selector("#qp-editor .CodeMirror")
+    name = project_examples()[0].name
+    status, rows = run_and_wait(page, lambda: page.click(f"a.qp-example[data-example='{name}']"))
+    assert "qp-status--ok" in status and rows.count() > 0
+    assert [m for m in messages if "Content Security Policy" in m] == []
     assert session.outside == [] and session.errors == []
 
 
