@@ -174,3 +174,38 @@ def start_server(tmp_path_factory, sparql_build_dir):
 def live_server(start_server):
     """Base URL (``http://127.0.0.1:PORT``, no trailing slash) of a real server over the build."""
     return start_server("--workers", "2", "--query-timeout", "10").url
+
+
+class TcpListener:
+    """A TCP listener on 127.0.0.1 that counts the connections it receives (and answers none)."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.connections = 0
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            conn.close()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+def tcp_listener():
+    """A :class:`TcpListener`: queries must never make the service connect to it."""
+    listener = TcpListener()
+    yield listener
+    listener.close()

@@ -59,41 +59,11 @@ class FailingOpener:
         raise ToyError("cannot open")
 
 
-class Listener:
-    """A TCP listener on 127.0.0.1 that counts the connections it receives."""
-
-    def __init__(self) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.connections = 0
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.connections += 1
-            conn.close()
-
-    def close(self) -> None:
-        self.sock.close()
-
-
 @pytest.fixture
 def executor():
     ex = Executor(Toy, expected_errors=(ToyError, NetworkAccessDenied))
     yield ex
     ex.close()
-
-
-@pytest.fixture
-def listener():
-    lst = Listener()
-    yield lst
-    lst.close()
 
 
 def wait_gone(pid: int, timeout: float = 5) -> bool:
@@ -184,25 +154,25 @@ def test_each_thread_owns_a_child_which_dies_with_the_thread(executor):
     assert not any(psutil.pid_exists(p) for p in pids)
 
 
-def test_children_do_not_keep_the_parents_sockets(executor, listener):
+def test_children_do_not_keep_the_parents_sockets(executor, tcp_listener):
     child = executor.call("pid", timeout=5)
     assert psutil.Process(child).net_connections(kind="inet") == []
     fds = os.listdir(f"/proc/{child}/fd")
     assert len(fds) <= 4  # stdin, stdout, stderr, its pipe
 
 
-def test_children_cannot_open_connections(executor, listener):
+def test_children_cannot_open_connections(executor, tcp_listener):
     with pytest.raises(NetworkAccessDenied):
-        executor.call("connect", (listener.port,), timeout=5)
-    assert listener.connections == 0
+        executor.call("connect", (tcp_listener.port,), timeout=5)
+    assert tcp_listener.connections == 0
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
-def test_children_live_in_an_empty_network_namespace(executor, listener):
+def test_children_live_in_an_empty_network_namespace(executor, tcp_listener):
     if executor.call("netns", timeout=5) == os.readlink("/proc/self/ns/net"):
         pytest.skip("network namespaces are not permitted here (defence in depth only)")
-    assert executor.call("curl", (listener.port,), timeout=10) != 0
-    assert listener.connections == 0
+    assert executor.call("curl", (tcp_listener.port,), timeout=10) != 0
+    assert tcp_listener.connections == 0
 
 
 def test_close_kills_every_child(executor):

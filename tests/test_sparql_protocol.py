@@ -1,0 +1,438 @@
+"""The /sparql endpoint through Flask's test client: protocol, negotiation, refusals, errors."""
+
+import json
+import logging
+import time
+from urllib.parse import quote
+
+import pyoxigraph as ox
+import pytest
+from rdflib import Graph, URIRef
+from rdflib.namespace import RDF, VOID
+from werkzeug.datastructures import MultiDict
+
+from poli_kg.app import create_app
+from poli_kg.namespaces import GRAPH_DATA, GRAPH_ONTOLOGY, NAMED_GRAPHS, SD
+from poli_kg.store import BACKENDS, ChildFailed
+
+GRAPHS = [str(g) for g in NAMED_GRAPHS]
+SELECT = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
+CONSTRUCT = "CONSTRUCT WHERE { ?s a ?class } LIMIT 5"
+FORM = "application/x-www-form-urlencoded"
+UPDATE_MESSAGE = "SPARQL Update is not allowed: this endpoint is read-only"
+FORMATS = "http://www.w3.org/ns/formats/"
+CHROME = ("text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,"
+          "*/*;q=0.8")
+RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+
+
+def bindings(response) -> list[dict]:
+    return [{k: v["value"] for k, v in b.items()}
+            for b in json.loads(response.data)["results"]["bindings"]]
+
+
+def make_app(build, **config):
+    return create_app({"TESTING": True, "BUILD_DIR": str(build), **config})
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def backend_client(request, sparql_build_dir):
+    """A test client of an app over each backend."""
+    application = make_app(sparql_build_dir, STORE=request.param, QUERY_TIMEOUT=10)
+    yield application.test_client()
+    application.extensions["poli_kg.store"].close()
+
+
+def assert_plain(response, status, *fragments):
+    assert response.status_code == status, response.data[:500]
+    assert response.content_type == "text/plain; charset=utf-8"
+    text = response.get_data(as_text=True)
+    assert "Traceback" not in text and "<html" not in text.lower()
+    for fragment in fragments:
+        assert fragment in text
+    return text
+
+
+# -- the three ways to send a query ------------------------------------------------------
+
+def test_get(client):
+    response = client.get("/sparql", query_string={"query": SELECT})
+    assert response.status_code == 200
+    assert response.content_type == "application/sparql-results+json; charset=utf-8"
+    assert sorted(r["g"] for r in bindings(response)) == sorted(GRAPHS)
+    assert response.headers["Vary"] == "Accept"
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert response.headers["X-Result-Count"] == "4"
+    assert response.headers["X-Result-Truncated"] == "false"
+
+
+def test_post_form(client):
+    response = client.post("/sparql", data={"query": SELECT},
+                           headers={"Accept": "application/sparql-results+xml"})
+    assert response.status_code == 200
+    assert response.content_type == "application/sparql-results+xml; charset=utf-8"
+    assert all(g in response.get_data(as_text=True) for g in GRAPHS)
+
+
+@pytest.mark.parametrize("content_type", [
+    "application/sparql-query", "application/sparql-query; charset=utf-8"])
+def test_post_query_body(client, content_type):
+    query = "SELECT ?x WHERE { BIND('città' AS ?x) }"
+    response = client.post("/sparql", data=query.encode(), content_type=content_type)
+    assert response.status_code == 200
+    assert bindings(response) == [{"x": "città"}]
+
+
+def test_post_query_body_takes_graph_parameters_from_the_url(client):
+    response = client.post(f"/sparql?default-graph-uri={quote(str(GRAPH_ONTOLOGY))}",
+                           data=b"SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }",
+                           content_type="application/sparql-query")
+    total = client.post("/sparql", data=b"SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }",
+                        content_type="application/sparql-query")
+    assert 0 < int(bindings(response)[0]["n"]) < int(bindings(total)[0]["n"])
+
+
+def test_head(client):
+    response = client.head("/sparql", query_string={"query": "ASK {}"})
+    assert response.status_code == 200 and response.data == b""
+
+
+def test_every_backend_answers(backend_client):
+    response = backend_client.get("/sparql", query_string={"query": SELECT, "format": "csv"})
+    assert response.status_code == 200
+    assert response.content_type == "text/csv; charset=utf-8"
+    assert response.get_data(as_text=True).startswith("g,n\r\n")
+
+
+# -- datasets ----------------------------------------------------------------------------
+
+def test_named_graph_uri_is_repeatable(client):
+    query = "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"
+    response = client.get("/sparql", query_string=[
+        ("query", query), ("named-graph-uri", str(GRAPH_DATA)),
+        ("named-graph-uri", str(GRAPH_ONTOLOGY))])
+    assert sorted(r["g"] for r in bindings(response)) == sorted([str(GRAPH_DATA), str(GRAPH_ONTOLOGY)])
+
+
+def test_default_graph_uri_in_a_form(client):
+    query = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+    one = client.post("/sparql", data={"query": query, "default-graph-uri": str(GRAPH_ONTOLOGY)})
+    two = client.post("/sparql", data=MultiDict([
+        ("query", query), ("default-graph-uri", str(GRAPH_ONTOLOGY)),
+        ("default-graph-uri", str(GRAPH_DATA))]))
+    assert 0 < int(bindings(one)[0]["n"]) < int(bindings(two)[0]["n"])
+
+
+def test_from_clause(client):
+    query = f"SELECT (COUNT(*) AS ?n) FROM <{GRAPH_ONTOLOGY}> WHERE {{ ?s ?p ?o }}"
+    by_from = client.get("/sparql", query_string={"query": query})
+    by_param = client.get("/sparql", query_string={
+        "query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", "default-graph-uri": str(GRAPH_ONTOLOGY)})
+    assert bindings(by_from) == bindings(by_param)
+
+
+# -- content negotiation -------------------------------------------------------------------
+
+@pytest.mark.parametrize("accept, format_, expected", [
+    (None, None, "application/sparql-results+json"),
+    (CHROME, None, "application/sparql-results+json"),
+    ("text/csv", None, "text/csv"),
+    ("text/tab-separated-values", None, "text/tab-separated-values"),
+    ("application/json", None, "application/sparql-results+json"),
+    ("text/csv", "xml", "application/sparql-results+xml"),
+])
+def test_select_negotiation(client, accept, format_, expected):
+    params = {"query": SELECT, **({"format": format_} if format_ else {})}
+    headers = {"Accept": accept} if accept else {}
+    response = client.get("/sparql", query_string=params, headers=headers)
+    assert response.content_type == f"{expected}; charset=utf-8"
+
+
+@pytest.mark.parametrize("accept, format_, expected, rdflib_format", [
+    (None, None, "text/turtle", "turtle"),
+    (CHROME, None, "text/turtle", "turtle"),
+    ("application/n-triples", None, "application/n-triples", "nt"),
+    ("application/ld+json", None, "application/ld+json", "json-ld"),
+    ("application/rdf+xml", None, "application/rdf+xml", "xml"),
+    (None, "jsonld", "application/ld+json", "json-ld"),
+])
+def test_construct_negotiation(client, accept, format_, expected, rdflib_format):
+    params = {"query": CONSTRUCT, **({"format": format_} if format_ else {})}
+    headers = {"Accept": accept} if accept else {}
+    response = client.get("/sparql", query_string=params, headers=headers)
+    assert response.content_type == f"{expected}; charset=utf-8"
+    assert len(Graph().parse(data=response.data, format=rdflib_format)) == 5
+
+
+def test_unacceptable_is_406_with_the_list(client):
+    response = client.get("/sparql", query_string={"query": SELECT}, headers={"Accept": "text/turtle"})
+    assert_plain(response, 406, "application/sparql-results+json", "text/csv",
+                 "text/tab-separated-values", "application/sparql-results+xml")
+    assert response.headers["Vary"] == "Accept"
+    response = client.get("/sparql", query_string={"query": CONSTRUCT, "format": "csv"})
+    assert_plain(response, 406, "text/turtle", "application/n-triples")
+
+
+# -- refusals ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("send", ["get-update", "post-update-form", "post-update-body",
+                                  "query-insert", "query-load", "post-query-body-drop"])
+def test_update_is_refused_in_every_form(client, send):
+    update = "INSERT DATA { <http://e/s> <http://e/p> <http://e/o> }"
+    if send == "get-update":
+        response = client.get("/sparql", query_string={"update": update})
+    elif send == "post-update-form":
+        response = client.post("/sparql", data={"update": update})
+    elif send == "post-update-body":
+        response = client.post("/sparql", data=update.encode(),
+                               content_type="application/sparql-update")
+    elif send == "query-insert":
+        response = client.get("/sparql", query_string={"query": update})
+    elif send == "query-load":
+        response = client.post("/sparql", data={"query": "LOAD <http://127.0.0.1:9/x>"})
+    else:
+        response = client.post("/sparql", data=b"DROP ALL", content_type="application/sparql-query")
+    assert_plain(response, 403, UPDATE_MESSAGE)
+    assert client.get("/sparql", query_string={"query": "ASK { <http://e/s> ?p ?o }"}).json["boolean"] is False
+
+
+def offline_queries(url: str) -> list[dict]:
+    """Requests that would make a careless endpoint fetch ``url`` (or read a file)."""
+    return [
+        {"query": f"SELECT * WHERE {{ SERVICE <{url}> {{ ?s ?p ?o }} }}"},
+        {"query": f"SELECT * WHERE {{ SERVICE SILENT <{url}> {{ ?s ?p ?o }} }}"},
+        {"query": f"PREFIX : <{url}> SELECT * WHERE {{ ?s ?p ?o . SERVICE:x {{ ?s ?p ?o }} }}"},
+        {"query": f"SELECT * WHERE {{ ?s ?p ?o . \\u0053ERVICE <{url}> {{ ?s ?p ?o }} }}"},
+        {"query": f"SELECT * WHERE {{ ?s ?p ?o .SERVICE<{url}>{{ ?s ?p ?o }} }}"},
+        {"query": f"SELECT * FROM <{url}x> WHERE {{ ?s ?p ?o }}"},
+        {"query": f"SELECT * FROM NAMED <{url}x> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}"},
+        {"query": f"PREFIX x: <{url}> SELECT * FROMx:y WHERE {{ ?s ?p ?o }}"},
+        {"query": "SELECT * WHERE { ?s ?p ?o }", "default-graph-uri": url},
+        {"query": "SELECT * WHERE { GRAPH ?g { ?s ?p ?o } }", "named-graph-uri": url},
+        {"query": "SELECT * FROM <file:///etc/passwd> WHERE { ?s ?p ?o }"},
+        {"query": f"LOAD <{url}>"},
+    ]
+
+
+def test_nothing_is_fetched_by_any_backend(backend_client, tcp_listener):
+    for params in offline_queries(tcp_listener.url):
+        response = backend_client.get("/sparql", query_string=params)
+        assert 400 <= response.status_code < 500, (params, response.status_code)
+        assert response.content_type == "text/plain; charset=utf-8"
+        response = backend_client.post("/sparql", data=params)
+        assert 400 <= response.status_code < 500, (params, response.status_code)
+    assert tcp_listener.connections == 0
+
+
+def test_the_listener_would_notice_a_fetch(tcp_listener):
+    """Control: pyoxigraph left alone does connect for SERVICE (what the endpoint prevents)."""
+    store = ox.Store()
+    store.add(ox.Quad(ox.NamedNode("http://e/s"), ox.NamedNode("http://e/p"), ox.NamedNode("http://e/o")))
+    with pytest.raises(OSError):
+        list(store.query(f"SELECT * WHERE {{ SERVICE <{tcp_listener.url}> {{ ?s ?p ?o }} }}"))
+    deadline = time.monotonic() + 5
+    while tcp_listener.connections == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert tcp_listener.connections >= 1
+
+
+def test_service_message(client):
+    response = client.get("/sparql", query_string={"query": "SELECT * { SERVICE <http://e/> {} }"})
+    assert_plain(response, 403, "SERVICE", "not allowed")
+
+
+def test_unknown_graphs_are_400_listing_the_datasets_graphs(client):
+    response = client.get("/sparql", query_string={
+        "query": "SELECT * FROM <http://example.org/elsewhere> WHERE { ?s ?p ?o }"})
+    assert_plain(response, 400, "<http://example.org/elsewhere>", *GRAPHS)
+
+
+def test_long_queries_are_413(sparql_build_dir):
+    application = make_app(sparql_build_dir, MAX_QUERY_LENGTH=1000)
+    try:
+        client = application.test_client()
+        query = "SELECT * WHERE { ?s ?p ?o } #" + "x" * 1000
+        assert_plain(client.post("/sparql", data={"query": query}), 413, "1000")
+        assert_plain(client.post("/sparql", data=query.encode(),
+                                 content_type="application/sparql-query"), 413)
+        huge = b"query=" + b"x" * 200_000   # beyond MAX_CONTENT_LENGTH: refused unread
+        assert_plain(client.post("/sparql", data=huge, content_type=FORM), 413)
+        assert client.post("/sparql", data={"query": query[:990]}).status_code == 200
+    finally:
+        application.extensions["poli_kg.store"].close()
+
+
+def test_default_limit_is_100000_characters(client):
+    query = "ASK {} #" + "x" * 100_000
+    assert_plain(client.post("/sparql", data={"query": query}), 413, "100000")
+
+
+def test_result_cap_is_announced(sparql_build_dir):
+    application = make_app(sparql_build_dir, MAX_RESULTS=5)
+    try:
+        client = application.test_client()
+        response = client.get("/sparql", query_string={"query": "SELECT * WHERE { ?s ?p ?o }"})
+        assert response.headers["X-Result-Truncated"] == "true"
+        assert response.headers["X-Result-Count"] == "5"
+        assert len(bindings(response)) == 5
+        assert "X-Result-Truncated" in response.headers["Access-Control-Expose-Headers"]
+    finally:
+        application.extensions["poli_kg.store"].close()
+
+
+# -- errors ------------------------------------------------------------------------------
+
+def test_syntax_error_has_line_and_column(backend_client):
+    response = backend_client.get("/sparql", query_string={"query": "SELECT *\nWHERE { ?s ?p }"})
+    assert_plain(response, 400, "Syntax error", "2:")
+
+
+@pytest.mark.parametrize("method, url, kwargs, status, fragment", [
+    ("get", "/nowhere", {}, 404, "Not found: /nowhere"),
+    ("put", "/sparql", {}, 405, "Method PUT is not allowed for /sparql"),
+    ("delete", "/sparql", {}, 405, "Allowed:"),
+    ("post", "/sparql", {"data": b"SELECT", "content_type": "text/plain"}, 415, "application/sparql-query"),
+    ("post", "/sparql", {"data": {}}, 400, "Missing query"),
+    ("get", "/sparql?query=", {}, 400, "empty"),
+    ("get", "/sparql?query=ASK{}&query=ASK{}", {}, 400, "once"),
+    ("post", "/sparql?query=ASK{}", {"data": b"ASK {}", "content_type": "application/sparql-query"},
+     400, "body"),
+    ("post", "/sparql", {"data": b"\xff\xfe", "content_type": "application/sparql-query"}, 400,
+     "utf-8"),
+])
+def test_errors_are_plain_text(client, method, url, kwargs, status, fragment):
+    response = getattr(client, method)(url, **kwargs)
+    assert_plain(response, status, fragment)
+    if status == 405:
+        assert set(response.headers["Allow"].split(", ")) >= {"GET", "POST", "OPTIONS"}
+
+
+def test_unexpected_failures_are_500_without_details(app, client, monkeypatch, caplog):
+    store = app.extensions["poli_kg.store"]
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # as in production (TESTING propagates)
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(store, "execute", boom)
+    with caplog.at_level(logging.ERROR):
+        response = client.get("/sparql", query_string={"query": "ASK {}"})
+    text = assert_plain(response, 500, "Internal server error")
+    assert "secret" not in text
+    assert "secret internals" in caplog.text  # the traceback is logged server-side
+
+    def died(*args, **kwargs):
+        raise ChildFailed("the query process ended unexpectedly (signal 9)")
+
+    monkeypatch.setattr(store, "execute", died)
+    assert_plain(client.get("/sparql", query_string={"query": "ASK {}"}), 500, "logged")
+
+
+def test_missing_build_is_503(tmp_path):
+    application = make_app(tmp_path / "none")
+    try:
+        client = application.test_client()
+        assert_plain(client.get("/sparql", query_string={"query": "ASK {}"}), 503, "not available")
+        assert client.get("/healthz").status_code == 503
+    finally:
+        application.extensions["poli_kg.store"].close()
+
+
+def test_runaway_query_is_stopped(sparql_build_dir):
+    application = make_app(sparql_build_dir, QUERY_TIMEOUT=1)
+    try:
+        client = application.test_client()
+        start = time.monotonic()
+        response = client.get("/sparql", query_string={"query": RUNAWAY})
+        assert time.monotonic() - start < 2.5
+        assert_plain(response, 503, "did not finish within 1 s")
+        assert client.get("/sparql", query_string={"query": "ASK {}"}).status_code == 200
+    finally:
+        application.extensions["poli_kg.store"].close()
+
+
+# -- service description, CORS, health, logs ------------------------------------------------
+
+@pytest.mark.parametrize("accept, rdflib_format", [
+    ("text/turtle", "turtle"), ("*/*", "turtle"), (None, "turtle"),
+    ("application/rdf+xml", "xml"), ("application/ld+json", "json-ld"),
+    ("application/n-triples", "nt"),
+])
+def test_service_description(client, accept, rdflib_format):
+    response = client.get("/sparql", headers={"Accept": accept} if accept else {})
+    assert response.status_code == 200
+    assert response.headers["Vary"] == "Accept"
+    graph = Graph().parse(data=response.data, format=rdflib_format)
+    service = graph.value(predicate=RDF.type, object=SD.Service)
+    assert graph.value(service, SD.endpoint) == URIRef("http://localhost/sparql")
+    assert (service, SD.supportedLanguage, SD.SPARQL11Query) in graph
+    assert (service, SD.feature, SD.UnionDefaultGraph) in graph
+    assert (service, SD.feature, SD.BasicFederatedQuery) not in graph
+    formats = set(graph.objects(service, SD.resultFormat))
+    assert {URIRef(FORMATS + f) for f in ("SPARQL_Results_JSON", "SPARQL_Results_XML",
+                                          "SPARQL_Results_CSV", "SPARQL_Results_TSV",
+                                          "Turtle", "N-Triples", "JSON-LD", "RDF_XML")} == formats
+    dataset = graph.value(service, SD.defaultDataset)
+    assert graph.value(dataset, SD.defaultGraph) is not None
+    sizes = client.application.extensions["poli_kg.store"].graph_sizes()
+    named = {graph.value(n, SD.name): graph.value(graph.value(n, SD.graph), VOID.triples)
+             for n in graph.objects(dataset, SD.namedGraph)}
+    assert {str(k): v.toPython() for k, v in named.items()} == sizes
+
+
+def test_service_description_uses_public_url(sparql_build_dir):
+    application = make_app(sparql_build_dir, PUBLIC_URL="https://poli-kg.example.org/")
+    try:
+        response = application.test_client().get("/sparql", headers={"Accept": "text/turtle"})
+        assert b"<https://poli-kg.example.org/sparql>" in response.data
+    finally:
+        application.extensions["poli_kg.store"].close()
+
+
+def test_browser_without_query_gets_the_query_page(client):
+    response = client.get("/sparql", headers={"Accept": CHROME})
+    assert response.status_code == 200
+    assert response.content_type.startswith("text/html")
+    assert response.headers["Vary"] == "Accept"
+
+
+def test_no_query_and_no_rdf_accepted_is_406(client):
+    response = client.get("/sparql", headers={"Accept": "application/sparql-results+json"})
+    assert_plain(response, 406, "text/turtle", "query=")
+
+
+def test_cors_preflight(client):
+    response = client.options("/sparql", headers={
+        "Origin": "https://example.org", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type"})
+    assert response.status_code == 200
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert set(response.headers["Access-Control-Allow-Methods"].split(", ")) >= {"GET", "POST"}
+    assert {"content-type", "accept"} <= {h.strip().lower() for h in
+                                          response.headers["Access-Control-Allow-Headers"].split(",")}
+    assert int(response.headers["Access-Control-Max-Age"]) > 0
+
+
+def test_cors_on_errors_too(client):
+    assert client.get("/nowhere").headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_healthz(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json
+    assert body["status"] == "ok"
+    assert set(body["graphs"]) == set(GRAPHS)
+    assert body["triples"] == sum(body["graphs"].values()) > 0
+
+
+def test_access_log_is_one_json_line_per_request(client, caplog):
+    with caplog.at_level(logging.INFO, logger="poli_kg.access"):
+        client.get("/sparql", query_string={"query": SELECT})
+    records = [json.loads(r.getMessage()) for r in caplog.records if r.name == "poli_kg.access"]
+    assert len(records) == 1
+    record = records[0]
+    assert record["method"] == "GET" and record["path"] == "/sparql" and record["status"] == 200
+    assert record["form"] == "SELECT" and record["results"] == 4 and record["truncated"] is False
+    assert record["duration_ms"] >= record["query_ms"] > 0
+    assert record["bytes"] > 0 and record["client"] == "127.0.0.1"
