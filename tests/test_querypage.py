@@ -172,7 +172,7 @@ def test_download_links_suit_the_query_form():
 
 # --- the page ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("path", ["/", "/query", "/sparql"])
+@pytest.mark.parametrize("path", ["/query", "/sparql"])
 def test_page_renders_with_examples_and_prefixes(page_client, path):
     response, page = get_page(page_client, path)
     html = response.get_data(as_text=True)
@@ -303,3 +303,17 @@ def test_page_mounted_under_a_path_and_public_url():
     app.config["PUBLIC_URL"] = "https://data.example.org/poli-kg/"
     response = client.get("/query")
     assert "<code>https://data.example.org/poli-kg/sparql</code>" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path", ["/", "/query", "/sparql", "/sparql?lang=en"])
+def test_the_application_serves_the_page(client, path):
+    """The real application (poli_kg.app): the page at /query, at / and at /sparql for a browser."""
+    response, page = get_page(client, path)
+    assert page.find("form", id="qp-form")
+    assert page.find("html")[0]["lang"] == ("en" if "lang=en" in path else "it")
+    names = [a["data-example"] for a in page.find("a", **{"class": "qp-example"})]
+    assert names == [example.name for example in load_examples(DEFAULT_QUERIES_DIR)]
+    for url in [a["href"] for a in page.find("link")] + [a["src"] for a in page.find("script") if "src" in a]:
+        asset = client.get(url)
+        assert asset.status_code == 200, url
+        asset.close()

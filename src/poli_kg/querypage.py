@@ -1,7 +1,9 @@
 """The SPARQL query page: an editor (YASGUI's Yasqe + Yasr, vendored), example queries, downloads.
 
-Served at ``/query`` and, until a home page takes it, at ``/``; the ``/sparql`` route
-renders it (``render_query_page()``) for a browser asking for HTML without a query.
+Served at ``/query``; ``/sparql`` renders it (``render_query_page()``) for a browser asking
+for HTML without a query, and so does ``/`` until a home page takes it (``poli_kg.app``
+routes ``/`` to ``render_query_page`` when no blueprint claims ``/``; the blueprint does not,
+so that a home page registered later is not shadowed).
 
 The page is server-rendered and works without JavaScript (a plain GET form to
 ``/sparql``); ``static/js/query.js`` turns the textarea into the YASGUI editor, runs the
@@ -268,10 +270,4 @@ def _url_with(**changes) -> str:
 
 @bp.get("/query")
 def query_page():
-    return render_query_page()
-
-
-@bp.get("/")
-def home():
-    """The query page, until a home page takes ``/``."""
     return render_query_page()
