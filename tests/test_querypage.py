@@ -72,7 +72,16 @@ class Page(HTMLParser):
             self._capture = None
 
     def find(self, tag, **attrs):
-        return [a for t, a in self.elements if t == tag and all(a.get(k) == v for k, v in attrs.items())]
+        return [found for name, found in self.elements
+                if name == tag and all(found.get(k) == v for k, v in attrs.items())]
+
+    def assets(self):
+        """URLs of the stylesheets, icons and scripts the page loads."""
+        return ([attrs["href"] for attrs in self.find("link")]
+                + [attrs["src"] for attrs in self.find("script") if "src" in attrs])
+
+    def download_formats(self):
+        return [a["data-format"] for a in self.find("a", **{"class": "qp-download"})]
 
     def config(self):
         (text,) = [text for attrs, text in self.scripts if attrs.get("id") == "qp-config"]
@@ -131,8 +140,10 @@ def test_default_queries_dir_is_the_repository_queries_folder():
 
 @pytest.mark.parametrize("query, expected", [
     ("SELECT * WHERE { ?s ?p ?o }", "SELECT"),
-    ("PREFIX owl: <http://www.w3.org/2002/07/owl#>\n# a comment: CONSTRUCT\nask { ?s a owl:Class }", "ASK"),
-    ("BASE <http://example.org/>\nPREFIX : <#>\nCONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", "CONSTRUCT"),
+    ("PREFIX owl: <http://www.w3.org/2002/07/owl#>\n# a comment: CONSTRUCT\nask { ?s a owl:Class }",
+     "ASK"),
+    ("BASE <http://example.org/>\nPREFIX : <#>\nCONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }",
+     "CONSTRUCT"),
     ("# title-it: Descrivi\nDESCRIBE <https://w3id.org/poli-kg/id/polo/mesap>", "DESCRIBE"),
     ("PREFIX select: <http://example.org/>\nSELECT ?x { ?x a select:y }", "SELECT"),
     ("INSERT DATA { <a:b> <a:c> <a:d> }", None),
@@ -152,7 +163,8 @@ def test_minimal_prologue_drops_unused_prefixes_only():
         "SELECT * { ?s a pkg:Polo ; sdmx-dimension:refArea ?a ; :p ?o }\n"
     )
     compact = minimal_prologue(query)
-    assert "PREFIX pkg:" in compact and "PREFIX sdmx-dimension:" in compact and "PREFIX : " in compact
+    for kept in ("PREFIX pkg:", "PREFIX sdmx-dimension:", "PREFIX : "):
+        assert kept in compact
     assert "PREFIX dimension:" not in compact and "PREFIX rdfs:" not in compact
     assert compact.endswith("SELECT * { ?s a pkg:Polo ; sdmx-dimension:refArea ?a ; :p ?o }\n")
 
@@ -163,7 +175,8 @@ def test_download_links_suit_the_query_form():
     assert [link["format"] for link in download_links("ASK {}")] == ["json", "xml", "csv", "tsv"]
     graph = download_links("CONSTRUCT WHERE { ?s ?p ?o }")
     assert [link["format"] for link in graph] == ["turtle", "nt", "jsonld", "rdfxml"]
-    assert [link["format"] for link in download_links("DESCRIBE <a:b>")] == ["turtle", "nt", "jsonld", "rdfxml"]
+    describe = download_links("DESCRIBE <a:b>")
+    assert [link["format"] for link in describe] == ["turtle", "nt", "jsonld", "rdfxml"]
     assert download_links("CLEAR ALL") == []
     url = urlsplit(select[2]["href"])
     assert url.path == "/sparql"
@@ -196,7 +209,7 @@ def test_page_renders_with_examples_and_prefixes(page_client, path):
     assert set(config["examples"]) == {"cq01-poli", "cq02-grafo"}
     assert config["prefixes"]["poli"] == BASE + "id/"
     # download links for the pre-filled query
-    assert [a["data-format"] for a in page.find("a", **{"class": "qp-download"})] == ["json", "xml", "csv", "tsv"]
+    assert page.download_formats() == ["json", "xml", "csv", "tsv"]
 
 
 def test_page_in_english(page_client):
@@ -209,7 +222,8 @@ def test_page_in_english(page_client):
     assert "Quali sono i poli" not in visible  # only in the examples' query text
     assert "Example questions" in html and "Run" in html
     assert page.find("a", hreflang="it")[0]["href"] == "/query"
-    assert page.find("a", **{"data-example": "cq01-poli"})[0]["href"] == "/query?lang=en&example=cq01-poli"
+    (link,) = page.find("a", **{"data-example": "cq01-poli"})
+    assert link["href"] == "/query?lang=en&example=cq01-poli"
     assert page.config()["lang"] == "en"
 
 
@@ -249,7 +263,8 @@ def test_no_inline_script_or_event_handler(page_client):
 
 def test_config_block_cannot_be_closed_by_a_query(tmp_path):
     (tmp_path / "evil.rq").write_text(
-        "# title-it: </script><script>alert(1)</script>\nSELECT * { ?s ?p '</script>' }\n", encoding="utf-8")
+        "# title-it: </script><script>alert(1)</script>\nSELECT * { ?s ?p '</script>' }\n",
+        encoding="utf-8")
     client = make_app(tmp_path).test_client()
     response, page = get_page(client, "/query?example=evil")
     html = response.get_data(as_text=True)
@@ -260,7 +275,7 @@ def test_config_block_cannot_be_closed_by_a_query(tmp_path):
 
 def test_assets_resolve_and_stay_on_this_host(page_client):
     _, page = get_page(page_client, "/query")
-    urls = [attrs["href"] for attrs in page.find("link")] + [attrs["src"] for attrs in page.find("script") if "src" in attrs]
+    urls = page.assets()
     assert len(urls) >= 6
     expected = {"text/css", "text/javascript", "image/svg+xml"}
     for url in urls:
@@ -296,8 +311,10 @@ def test_page_mounted_under_a_path_and_public_url():
     page = Page(response.get_data(as_text=True))
     assert page.find("form", id="qp-form")[0]["action"] == "/kg/sparql"
     assert page.config()["endpoint"] == "/kg/sparql" and page.config()["root"] == "/kg/"
-    assert page.find("a", **{"data-example": "cq01-poli"})[0]["href"] == "/kg/query?example=cq01-poli"
-    assert all(a["href"].startswith("/kg/sparql?") for a in page.find("a", **{"class": "qp-download"}))
+    (link,) = page.find("a", **{"data-example": "cq01-poli"})
+    assert link["href"] == "/kg/query?example=cq01-poli"
+    downloads = page.find("a", **{"class": "qp-download"})
+    assert downloads and all(a["href"].startswith("/kg/sparql?") for a in downloads)
     assert all(link["href"].startswith("/kg/static/") for link in page.find("link"))
     assert "<code>http://localhost/kg/sparql</code>" in response.get_data(as_text=True)
     app.config["PUBLIC_URL"] = "https://data.example.org/poli-kg/"
@@ -313,7 +330,7 @@ def test_the_application_serves_the_page(client, path):
     assert page.find("html")[0]["lang"] == ("en" if "lang=en" in path else "it")
     names = [a["data-example"] for a in page.find("a", **{"class": "qp-example"})]
     assert names == [example.name for example in load_examples(DEFAULT_QUERIES_DIR)]
-    for url in [a["href"] for a in page.find("link")] + [a["src"] for a in page.find("script") if "src" in a]:
+    for url in page.assets():
         asset = client.get(url)
         assert asset.status_code == 200, url
         asset.close()

@@ -44,7 +44,8 @@ def skip_or_fail(reason):
 def browser():
     executable = chromium_path()
     if not executable:
-        skip_or_fail("Debian's chromium is not installed (scripts/install-system-deps.sh installs it)")
+        skip_or_fail("Debian's chromium is not installed "
+                     "(scripts/install-system-deps.sh installs it)")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -56,7 +57,7 @@ def browser():
 
 
 class Session:
-    """A fresh browser context whose requests are watched: any not to 127.0.0.1 is blocked and recorded."""
+    """A fresh browser context; any request not to 127.0.0.1 is blocked and recorded."""
 
     def __init__(self, browser, **options):
         self.outside, self.errors = [], []
@@ -117,7 +118,8 @@ def test_example_runs_and_shows_rows_with_links(live_server, session):
     ordered = sorted(examples, key=lambda e: querypage.query_type(e.query) != "SELECT")
     shown = None
     for example in ordered:
-        status, rows = run_and_wait(page, lambda: page.click(f"a.qp-example[data-example='{example.name}']"))
+        link = f"a.qp-example[data-example='{example.name}']"
+        status, rows = run_and_wait(page, lambda: page.click(link))
         assert "qp-status--ok" in status, f"{example.name} failed in the browser"
         if rows.count() > 0 and rows.locator("a.iri").count() > 0:
             shown = example
@@ -127,7 +129,8 @@ def test_example_runs_and_shows_rows_with_links(live_server, session):
     # the editor holds the example, the address bar points to it
     assert page.evaluate("document.getElementById('qp-query').value").strip() == shown.query.strip()
     assert parse_qs(urlsplit(page.url).query)["example"] == [shown.name]
-    assert page.get_attribute(f"a.qp-example[data-example='{shown.name}']", "aria-current") == "true"
+    current = page.get_attribute(f"a.qp-example[data-example='{shown.name}']", "aria-current")
+    assert current == "true"
 
     # IRIs are links; the dataset's own IRIs point to this host
     links = page.eval_on_selector_all(
@@ -138,10 +141,12 @@ def test_example_runs_and_shows_rows_with_links(live_server, session):
         if href.startswith("/"):
             assert title.startswith(BASE) and href == "/" + title[len(BASE):]
         else:
-            assert not href.startswith(BASE) and href.startswith(("http://", "https://", "urn:", "mailto:")), href
+            assert not href.startswith(BASE), href
+            assert href.startswith(("http://", "https://", "urn:", "mailto:")), href
 
     # download links follow the editor's query, in the formats of its form
-    formats = page.eval_on_selector_all("a.qp-download", "links => links.map(a => a.dataset.format)")
+    formats = page.eval_on_selector_all(
+        "a.qp-download", "links => links.map(a => a.dataset.format)")
     kind = querypage.query_type(shown.query)
     assert formats == [f for f, _, _ in querypage.FORMATS_BY_QUERY_TYPE[kind]]
     href = page.get_attribute("a.qp-download[data-format='{}']".format(formats[0]), "href")
@@ -175,7 +180,8 @@ def test_page_works_under_a_strict_content_security_policy(live_server, session)
 
     def with_csp(route):
         response = route.fetch()
-        route.fulfill(response=response, headers={**response.headers, "content-security-policy": CSP})
+        headers = {**response.headers, "content-security-policy": CSP}
+        route.fulfill(response=response, headers=headers)
 
     page.route(lambda url: urlsplit(url).path == "/query", with_csp)
     page.goto(live_server + "/query")

@@ -37,8 +37,10 @@ ENDPOINT_PATH = "/sparql"
 LANGUAGES = ("it", "en")
 DEFAULT_LANGUAGE = "it"
 
-# Download formats per query form: (value of the endpoint's `format` parameter, label, file extension).
-RESULT_FORMATS = (("json", "JSON", "json"), ("xml", "XML", "xml"), ("csv", "CSV", "csv"), ("tsv", "TSV", "tsv"))
+# Download formats per query form: (the endpoint's `format` parameter, label, file extension).
+RESULT_FORMATS = (
+    ("json", "JSON", "json"), ("xml", "XML", "xml"), ("csv", "CSV", "csv"), ("tsv", "TSV", "tsv"),
+)
 GRAPH_FORMATS = (
     ("turtle", "Turtle", "ttl"), ("nt", "N-Triples", "nt"),
     ("jsonld", "JSON-LD", "jsonld"), ("rdfxml", "RDF/XML", "rdf"),
@@ -52,8 +54,8 @@ LABELS = {
     "it": {
         "title": "Interroga il grafo con SPARQL",
         "site": "Poli di Innovazione del Piemonte",
-        "intro": "Scrivi una query SPARQL o scegli una domanda di esempio: i risultati compaiono qui "
-                 "sotto e si possono scaricare in vari formati.",
+        "intro": "Scrivi una query SPARQL o scegli una domanda di esempio: i risultati compaiono "
+                 "qui sotto e si possono scaricare in vari formati.",
         "endpoint": "Endpoint SPARQL",
         "examples": "Domande di esempio",
         "examples_hint": "Un clic carica la query nell'editor e la esegue.",
@@ -64,7 +66,8 @@ LABELS = {
         "noscript": "Senza JavaScript la query viene inviata direttamente all'endpoint, "
                     "che risponde nel formato scelto.",
         "download": "Scarica i risultati",
-        "download_hint": "Esegui una query SELECT, ASK, CONSTRUCT o DESCRIBE per scaricarne i risultati.",
+        "download_hint": "Esegui una query SELECT, ASK, CONSTRUCT o DESCRIBE per scaricarne "
+                         "i risultati.",
         "results": "Risultati",
         "results_empty": "Nessuna query eseguita.",
         "running": "Esecuzione in corso…",
@@ -101,7 +104,7 @@ LABELS = {
 
 
 class Example(NamedTuple):
-    """A competency question from ``queries/``: file stem, Italian and English titles, SPARQL text."""
+    """A competency question of ``queries/``: file stem, Italian and English title, SPARQL text."""
 
     name: str
     title_it: str
@@ -151,7 +154,7 @@ _QUERY_FORM = re.compile(r"\b(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", re.IGNORECASE)
 
 
 def query_type(query: str) -> str | None:
-    """SELECT, ASK, CONSTRUCT or DESCRIBE for a query (first keyword after the prologue), else None."""
+    """SELECT, ASK, CONSTRUCT or DESCRIBE (the first such keyword after the prologue), else None."""
     body = query.lstrip("\ufeff")
     while True:  # strip comments and PREFIX/BASE declarations from the front
         stripped = body.lstrip()
@@ -228,7 +231,8 @@ def render_query_page():
     root = request.script_root  # "" unless the app is mounted under a path
     endpoint = root + ENDPOINT_PATH
     public = current_app.config.get("PUBLIC_URL")
-    endpoint_url = (public.rstrip("/") if public else request.host_url.rstrip("/") + root) + ENDPOINT_PATH
+    site = public.rstrip("/") if public else request.host_url.rstrip("/") + root
+    endpoint_url = site + ENDPOINT_PATH
     config = {
         "endpoint": endpoint,
         "root": root + "/",
@@ -236,8 +240,10 @@ def render_query_page():
         "lang": lang,
         "autorun": autorun,
         "prefixes": {prefix: str(ns) for prefix, ns in PREFIXES.items()},
-        "formats": {kind: [{"format": f, "label": l, "ext": e} for f, l, e in formats]
-                    for kind, formats in FORMATS_BY_QUERY_TYPE.items()},
+        "formats": {
+            kind: [{"format": fmt, "label": label, "ext": ext} for fmt, label, ext in formats]
+            for kind, formats in FORMATS_BY_QUERY_TYPE.items()
+        },
         "examples": {example.name: example.query for example in examples},
         "labels": {key: labels[key] for key in ("running", "done", "failed", "download_hint")},
     }
