@@ -110,6 +110,13 @@ def test_format_parameter_overrides_accept(form, value, expected):
     assert choose_format(form, "text/html", value).media_type == expected
 
 
+def test_repeated_format_parameters_take_the_first_that_fits():
+    # SPARQLWrapper sends format=tsv&format=text/tab-separated-values (and output=, results=)
+    assert choose_format("SELECT", None, ["tsv", TSV]).media_type == TSV
+    assert choose_format("CONSTRUCT", None, ["", "nonsense", "rdfxml"]).media_type == RDFXML
+    assert choose_format("SELECT", CSV, ["  "]).media_type == CSV  # blank: Accept decides
+
+
 @pytest.mark.parametrize("form, header, value", [
     ("SELECT", "text/turtle", None),
     ("SELECT", "text/html", None),

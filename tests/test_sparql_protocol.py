@@ -164,6 +164,11 @@ def test_construct_negotiation(client, accept, format_, expected, rdflib_format)
     assert len(Graph().parse(data=response.data, format=rdflib_format)) == 5
 
 
+def test_repeated_format_parameter(client):
+    response = client.get("/sparql?query=ASK{}&format=turtle&format=csv")
+    assert response.content_type == "text/csv; charset=utf-8"
+
+
 def test_unacceptable_is_406_with_the_list(client):
     response = client.get("/sparql", query_string={"query": SELECT}, headers={"Accept": "text/turtle"})
     assert_plain(response, 406, "application/sparql-results+json", "text/csv",

@@ -111,7 +111,7 @@ class ProtocolRequest:
     query: str | None
     default_graph_uris: list[str] = field(default_factory=list)
     named_graph_uris: list[str] = field(default_factory=list)
-    format: str | None = None
+    format: list[str] = field(default_factory=list)
 
 
 # -- content negotiation ---------------------------------------------------------------
@@ -127,19 +127,25 @@ def _available(formats: Sequence[Format]) -> str:
     return "\n".join(f"  {f.media_type}  (format={f.names[0]})" for f in formats)
 
 
-def choose_format(form: str, accept: str | None, format_param: str | None = None) -> Format:
-    """The result format for a query of ``form``: ``format_param`` if given, else by ``accept``.
+def choose_format(
+    form: str, accept: str | None, format_param: str | Sequence[str] | None = None
+) -> Format:
+    """The result format for a query of ``form``: by ``format_param`` if given, else by ``accept``.
 
+    ``format_param`` may hold several values (SPARQLWrapper sends ``format=tsv&format=
+    text/tab-separated-values``): the first that names a format of ``form`` wins.
     Raises NotAcceptable (406) with the list of acceptable types.
     """
     formats = FORMATS_BY_FORM[form]
-    if format_param:
-        wanted = format_param.strip().lower()
-        for fmt in formats:
-            if wanted in fmt.names or wanted == fmt.media_type or wanted in fmt.aliases:
-                return fmt
+    values = [format_param] if isinstance(format_param, str) else list(format_param or [])
+    values = [v.strip().lower() for v in values if v and v.strip()]
+    if values:
+        for wanted in values:
+            for fmt in formats:
+                if wanted in fmt.names or wanted == fmt.media_type or wanted in fmt.aliases:
+                    return fmt
         raise NotAcceptable(
-            f"format={format_param} is not available for {form} queries. Available:\n"
+            f"format={values[0]} is not available for {form} queries. Available:\n"
             + _available(formats))
     offers = _offers(formats)
     chosen = negotiate(accept, [media_type for media_type, _ in offers])
@@ -198,7 +204,7 @@ def read_protocol_request() -> ProtocolRequest:
         query=query,
         default_graph_uris=[u.strip() for u in params.getlist("default-graph-uri")],
         named_graph_uris=[u.strip() for u in params.getlist("named-graph-uri")],
-        format=_single(params.getlist("format"), "format"),
+        format=params.getlist("format"),
     )
 
 
@@ -337,11 +343,11 @@ def _query_page_available() -> bool:
     return importlib.util.find_spec("poli_kg.querypage") is not None
 
 
-def describe_service(format_param: str | None) -> Response:
+def describe_service(format_param: Sequence[str]) -> Response:
     """Answer ``GET /sparql`` without a query: service description or query page."""
     html = _query_page_available()
     accept = request.headers.get("Accept")
-    if format_param:
+    if any(v.strip() for v in format_param):
         fmt = choose_format("CONSTRUCT", None, format_param)
     else:
         offers = _offers(GRAPH_FORMATS)
