@@ -88,6 +88,7 @@
   };
 
   // IRIs of the dataset (under the base IRI) are served by this host: link them locally.
+  // Links open in a new tab (Yasr's default), so the results stay where they are.
   function localiseLinks(root) {
     var anchors = root.querySelectorAll("a[href]");
     for (var i = 0; i < anchors.length; i++) {
@@ -97,12 +98,9 @@
         a.setAttribute("href", config.root + href.slice(base.length));
         a.setAttribute("title", href);
         a.classList.add("qp-local-iri");
-        a.removeAttribute("target");
-        a.removeAttribute("ref");
-      } else if (a.getAttribute("target") === "_blank") {
-        a.setAttribute("rel", "noopener noreferrer");
-        a.removeAttribute("ref");
       }
+      if (a.getAttribute("target") === "_blank") a.setAttribute("rel", "noopener");
+      a.removeAttribute("ref");  // Yasr writes ref= for rel=
     }
   }
   new MutationObserver(function () { localiseLinks(resultsEl); })
