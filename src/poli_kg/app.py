@@ -40,7 +40,7 @@ DEFAULTS: dict[str, Any] = {
     "BASE_IRI": BASE,
     "PUBLIC_URL": None,
 }
-BLUEPRINT_MODULES = ("sparql", "querypage", "linkeddata")
+BLUEPRINT_MODULES = ("sparql", "querypage", "linkeddata", "downloads", "catalog")
 """Modules of ``poli_kg`` whose ``bp`` blueprint is registered when the module exists."""
 CORS_HEADERS = {
     "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
