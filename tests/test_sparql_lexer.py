@@ -127,3 +127,36 @@ def test_long_queries_are_scanned_whole():
     query = "SELECT * {\n" + "  ?s <http://e/p> 'x' .\n" * 5000 + "  SERVICE <http://x/> {} }"
     info = scan(query)
     assert info.form == "SELECT" and info.service
+
+
+# -- pre-binding variables -----------------------------------------------------------------
+
+from poli_kg.sparqllex import bind_variables  # noqa: E402
+
+S = "<http://e/s>"
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("SELECT ?x WHERE { ?r ?p ?x }", "SELECT ?x WHERE { <http://e/s> ?p ?x }"),
+    ("SELECT ?r ?x WHERE { $r ?p ?x }", "SELECT (<http://e/s> AS ?r) ?x WHERE { <http://e/s> ?p ?x }"),
+    ("SELECT DISTINCT ?r (STR(?r) AS ?t) { ?r ?p ?x }",
+     "SELECT DISTINCT (<http://e/s> AS ?r) (STR(<http://e/s>) AS ?t) { <http://e/s> ?p ?x }"),
+    ("SELECT ?r (COUNT(*) AS ?n) { ?r ?p ?x } GROUP BY ?r ORDER BY ?r DESC(?n)",
+     "SELECT ?r (COUNT(*) AS ?n) { <http://e/s> ?p ?x } GROUP BY (<http://e/s> AS ?r) "
+     "ORDER BY (<http://e/s>) DESC(?n)"),
+    ("SELECT ?x { ?r ?p ?x BIND(?r AS ?y) }", "SELECT ?x { <http://e/s> ?p ?x BIND(<http://e/s> AS ?y) }"),
+    ("SELECT ?x { ?x ?p ?o BIND(1 AS ?r) }", "SELECT ?x { ?x ?p ?o BIND(1 AS ?r) }"),
+    ('SELECT ?x { ?r ?p "?r" } # ?r', 'SELECT ?x { <http://e/s> ?p "?r" } # ?r'),
+    ("SELECT ?rr ?x { ?rr ?p ?x }", "SELECT ?rr ?x { ?rr ?p ?x }"),
+    ("DESCRIBE ?r", "DESCRIBE <http://e/s>"),
+    ("CONSTRUCT WHERE { ?r ?p ?o }", "CONSTRUCT WHERE { <http://e/s> ?p ?o }"),
+    ("SELECT * { ?r ?p ?o }", "SELECT * { <http://e/s> ?p ?o }"),
+    ("SELECT ?x { { SELECT ?r ?x { ?r ?p ?x } } }",
+     "SELECT ?x { { SELECT (<http://e/s> AS ?r) ?x { <http://e/s> ?p ?x } } }"),
+])
+def test_bind_variables(query, expected):
+    assert bind_variables(query, {"r": S}) == expected
+
+
+def test_bind_variables_without_terms_is_identity():
+    assert bind_variables("SELECT ?r { ?r ?p ?o }", {}) == "SELECT ?r { ?r ?p ?o }"

@@ -303,3 +303,50 @@ def test_graph_media_types_are_all_serialisable():
         (("bnode", "b1"), ("uri", "http://e/p"), ("literal", "1", XSD + "integer", None))])
     for media_type in GRAPH_MEDIA_TYPES:
         assert serialize(raw, media_type)
+
+
+# -- bindings: the same pre-binding semantics on every backend ------------------------------
+
+def a_polo(store) -> URIRef:
+    return store.select(sparql_prologue() + "SELECT ?s WHERE { ?s a pkg:PoloDiInnovazione } "
+                        "ORDER BY ?s LIMIT 1")[0]["s"]
+
+
+def test_bound_variable_need_not_be_projected(store):
+    polo = a_polo(store)
+    rows = store.select("SELECT ?x WHERE { { ?r ?p ?x } UNION { ?x ?p ?r } } LIMIT 1",
+                        bindings={"r": polo})
+    assert len(rows) == 1 and set(rows[0]) == {"x"}
+
+
+def test_bound_variable_is_bound_inside_union_branches(store):
+    polo = a_polo(store)
+    rows = store.select("SELECT ?s ?p ?o WHERE { GRAPH ?g { { ?r ?p ?o BIND(?r AS ?s) } "
+                        "UNION { ?s ?p ?r BIND(?r AS ?o) } } }",
+                        bindings={"r": polo, "g": URIRef(str(GRAPH_DATA))})
+    assert rows and all(polo in (r["s"], r["o"]) for r in rows)
+
+
+def test_bound_group_key_and_order(store):
+    polo = a_polo(store)
+    rows = store.select("SELECT ?r (COUNT(*) AS ?n) WHERE { ?r ?p ?o } GROUP BY ?r ORDER BY ?r",
+                        bindings={"r": polo})
+    assert len(rows) == 1 and rows[0]["r"] == polo and rows[0]["n"].toPython() > 0
+
+
+def test_literal_bindings_are_escaped(store):
+    label = store.select(sparql_prologue() + "SELECT ?l WHERE { ?s a pkg:PoloDiInnovazione ; "
+                         "rdfs:label ?l } LIMIT 1")[0]["l"]
+    rows = store.select("SELECT ?s WHERE { ?s ?p ?l }", bindings={"l": label})
+    assert rows
+    assert store.select("SELECT ?s WHERE { ?s ?p ?l }",
+                        bindings={"l": Literal('" } SERVICE <http://127.0.0.1:9/> { "')}) == []
+
+
+def test_blank_nodes_and_bad_iris_cannot_be_bound(store):
+    from rdflib import BNode
+
+    with pytest.raises(ValueError):
+        store.select("SELECT ?p WHERE { ?s ?p ?o }", bindings={"s": BNode()})
+    with pytest.raises(ValueError):
+        store.select("SELECT ?p WHERE { ?s ?p ?o }", bindings={"s": URIRef("http://e/a b")})

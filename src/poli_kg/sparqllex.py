@@ -24,6 +24,7 @@ and the findings are merged.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
@@ -105,16 +106,26 @@ def _union(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Token:
-    """One lexical token: its kind (a group name of ``_TOKEN``) and its text."""
+    """One lexical token: its kind (a group name of ``_TOKEN``), its text and where it starts."""
 
     kind: str
     text: str
+    start: int = 0
+
+    @property
+    def end(self) -> int:
+        """Offset just after the token."""
+        return self.start + len(self.text)
+
+    def is_word(self, *words: str) -> bool:
+        """Whether this is a bare word (keyword) among ``words`` (upper case)."""
+        return self.kind == "WORD" and self.text.upper() in words
 
 
 def tokens(query: str) -> list[Token]:
     """Tokens of ``query`` without whitespace and comments."""
     return [
-        Token(m.lastgroup or "OTHER", m.group())
+        Token(m.lastgroup or "OTHER", m.group(), m.start())
         for m in _TOKEN.finditer(query)
         if m.lastgroup not in ("WS", "COMMENT")
     ]
@@ -235,3 +246,101 @@ def _read_from(
 def _resolve(iri: str, base: str | None) -> str:
     """Resolve a possibly relative IRI against ``base`` (left as is without a base)."""
     return urljoin(base, iri) if base else iri
+
+
+# -- pre-binding variables --------------------------------------------------------------
+
+_MODIFIER_END = ("HAVING", "ORDER", "GROUP", "LIMIT", "OFFSET", "VALUES")
+
+
+def bind_variables(query: str, terms: Mapping[str, str]) -> str:
+    """Pre-bind variables: replace ``?name`` / ``$name`` by ``terms[name]`` (SPARQL syntax).
+
+    Like rdflib's ``initBindings``, but done on the text so that every engine gives the
+    same answer.  Where a term may not stand for a variable the text is adapted: a
+    bound variable in a SELECT projection becomes ``(term AS ?name)`` (or stays ``?name``
+    when it is a GROUP BY key of that SELECT), in GROUP BY it becomes
+    ``(term AS ?name)``, in ORDER BY ``(term)``.  Variables that are assigned
+    (``... AS ?name``) or listed in a VALUES header are left alone.  ``terms`` must be
+    well-formed SPARQL terms (see :func:`poli_kg.store.sparql_term`).
+    """
+    values = {name.lstrip("?$"): term for name, term in terms.items()}
+    if not values:
+        return query
+    toks = tokens(query)
+    braces, parens = _depths(toks)
+    replacements: dict[int, str] = {}
+    selects = [i for i, t in enumerate(toks) if t.is_word("SELECT")]
+    group_keys: dict[int, set[str]] = {i: set() for i in selects}
+    roles: dict[int, str] = {}
+
+    for i, tok in enumerate(toks):
+        if tok.is_word("GROUP", "ORDER") and i + 1 < len(toks) and toks[i + 1].is_word("BY"):
+            role = "group" if tok.is_word("GROUP") else "order"
+            owner = max((s for s in selects if s < i and braces[s] == braces[i]), default=None)
+            j = i + 2
+            while j < len(toks) and braces[j] == braces[i] and not (
+                    parens[j] == parens[i] and toks[j].is_word(*_MODIFIER_END)) \
+                    and toks[j].text != "}":
+                if toks[j].kind == "VAR" and parens[j] == parens[i]:
+                    roles[j] = role
+                    if role == "group" and owner is not None:
+                        group_keys[owner].add(toks[j].text[1:])
+                j += 1
+    for s in selects:
+        j = s + 1
+        while j < len(toks) and not (braces[j] == braces[s] and (
+                toks[j].is_word("WHERE", "FROM") or toks[j].text == "{")):
+            if toks[j].kind == "VAR" and parens[j] == parens[s]:
+                roles[j] = "keep" if toks[j].text[1:] in group_keys[s] else "project"
+            j += 1
+    for i, tok in enumerate(toks):
+        if tok.is_word("VALUES"):
+            j = i + 1
+            while j < len(toks) and toks[j].text != "{":
+                roles[j] = "keep"
+                j += 1
+
+    for i, tok in enumerate(toks):
+        name = tok.text[1:]
+        if tok.kind != "VAR" or name not in values:
+            continue
+        if i > 0 and toks[i - 1].is_word("AS"):
+            continue
+        term = values[name]
+        role = roles.get(i)
+        if role == "keep":
+            continue
+        if role in ("project", "group"):
+            replacements[i] = f"({term} AS ?{name})"
+        elif role == "order":
+            replacements[i] = f"({term})"
+        else:
+            replacements[i] = term
+    out: list[str] = []
+    last = 0
+    for i in sorted(replacements):
+        out.append(query[last:toks[i].start])
+        out.append(replacements[i])
+        last = toks[i].end
+    out.append(query[last:])
+    return "".join(out)
+
+
+def _depths(toks: list[Token]) -> tuple[list[int], list[int]]:
+    """Brace and parenthesis nesting depth before each token."""
+    braces: list[int] = []
+    parens: list[int] = []
+    b = p = 0
+    for tok in toks:
+        if tok.text == "}":
+            b -= 1
+        if tok.text == ")":
+            p -= 1
+        braces.append(b)
+        parens.append(p)
+        if tok.text == "{":
+            b += 1
+        if tok.text == "(":
+            p += 1
+    return braces, parens

@@ -16,9 +16,15 @@ Public API (stable; used by :mod:`poli_kg.sparql` and the linked-data pages)::
 
 All queries run over the dataset whose default graph is the union of the named
 graphs (unless the query has FROM / FROM NAMED, or ``default_graph_uris`` /
-``named_graph_uris`` are given).  ``bindings`` pre-bind variables to RDF terms
-(never paste IRIs into query strings).  Prefixes are *not* predeclared: start
-queries with :func:`poli_kg.namespaces.sparql_prologue` when you use them.
+``named_graph_uris`` are given).  Prefixes are *not* predeclared: start queries
+with :func:`poli_kg.namespaces.sparql_prologue` when you use them.
+
+``bindings`` pre-bind variables to rdflib IRIs or literals, like rdflib's
+``initBindings``, identically on every backend: each ``?name`` is replaced by the
+term, checked and escaped (:func:`sparql_term`), before the query runs (see
+:func:`poli_kg.sparqllex.bind_variables`); a bound variable that is projected is
+still returned.  Never paste request data into query strings yourself.  Blank
+nodes cannot be bound (ValueError).
 
 :class:`Store` never evaluates a query in the calling process: it sends every
 call to a per-thread child process (:mod:`poli_kg.executor`) that has the
@@ -66,7 +72,7 @@ from rdflib.term import Identifier, Node
 
 from poli_kg.executor import ChildFailed, Executor, NetworkAccessDenied, QueryTimeout
 from poli_kg.namespaces import NAMED_GRAPHS, PREFIXES, bind_prefixes
-from poli_kg.sparqllex import scan
+from poli_kg.sparqllex import bind_variables, scan
 
 __all__ = [
     "BACKENDS", "Backend", "ChildFailed", "GRAPH_MEDIA_TYPES", "OxigraphBackend", "QueryError",
@@ -443,7 +449,6 @@ class Backend(ABC):
         *,
         default_graph_uris: Sequence[str] = (),
         named_graph_uris: Sequence[str] = (),
-        bindings: Mapping[str, Term] | None = None,
         limit: int | None = None,
     ) -> RawResult:
         """Evaluate ``query``, keeping at most ``limit`` solutions / triples.
@@ -481,33 +486,29 @@ class Backend(ABC):
                            count=raw.count, truncated=raw.truncated,
                            query_ms=(time.perf_counter() - start) * 1000)
 
-    def construct_terms(
-        self, query: str, *, bindings: Mapping[str, Term] | None = None
-    ) -> list[tuple[Term, Term, Term]]:
+    def construct_terms(self, query: str) -> list[tuple[Term, Term, Term]]:
         """Triples of a CONSTRUCT / DESCRIBE query, as neutral terms."""
-        raw = self.evaluate(query, bindings=bindings)
+        raw = self.evaluate(query)
         if raw.form not in ("CONSTRUCT", "DESCRIBE"):
             raise QueryEvaluationError(f"construct() needs a CONSTRUCT or DESCRIBE query, not {raw.form}")
         return raw.triples
 
-    def select_terms(
-        self, query: str, *, bindings: Mapping[str, Term] | None = None
-    ) -> tuple[list[str], list[tuple[Term | None, ...]]]:
+    def select_terms(self, query: str) -> tuple[list[str], list[tuple[Term | None, ...]]]:
         """Variables and rows of a SELECT query, as neutral terms."""
-        raw = self.evaluate(query, bindings=bindings)
+        raw = self.evaluate(query)
         if raw.form != "SELECT":
             raise QueryEvaluationError(f"select() needs a SELECT query, not {raw.form}")
         return raw.variables, raw.rows
 
     def construct(self, query: str, *, bindings: Mapping[str, Identifier] | None = None) -> Graph:
         """Result of a CONSTRUCT / DESCRIBE query as an rdflib Graph (in this process)."""
-        return _graph_from_terms(self.construct_terms(query, bindings=_neutral_bindings(bindings)))
+        return _graph_from_terms(self.construct_terms(bind(query, bindings)))
 
     def select(
         self, query: str, *, bindings: Mapping[str, Identifier] | None = None
     ) -> list[dict[str, Any]]:
         """Rows of a SELECT query as dicts of rdflib terms (in this process)."""
-        return _rows_from_terms(*self.select_terms(query, bindings=_neutral_bindings(bindings)))
+        return _rows_from_terms(*self.select_terms(bind(query, bindings)))
 
     def graph_sizes(self) -> dict[str, int]:
         """Number of triples in each named graph."""
@@ -548,7 +549,6 @@ class OxigraphBackend(Backend):
         *,
         default_graph_uris: Sequence[str] = (),
         named_graph_uris: Sequence[str] = (),
-        bindings: Mapping[str, Term] | None = None,
         limit: int | None = None,
     ) -> RawResult:
         """See :meth:`Backend.evaluate`."""
@@ -559,8 +559,6 @@ class OxigraphBackend(Backend):
         elif not scan(query).has_dataset_clause:
             # (oxigraph ignores FROM when the union flag is set)
             kwargs["use_default_graph_as_union"] = True
-        if bindings:
-            kwargs["substitutions"] = {ox.Variable(k): term_to_ox(v) for k, v in bindings.items()}
         try:
             result = self._store.query(query, **kwargs)
             if isinstance(result, ox.QueryBoolean):
@@ -611,7 +609,6 @@ class RdflibBackend(Backend):
         *,
         default_graph_uris: Sequence[str] = (),
         named_graph_uris: Sequence[str] = (),
-        bindings: Mapping[str, Term] | None = None,
         limit: int | None = None,
     ) -> RawResult:
         """See :meth:`Backend.evaluate`."""
@@ -632,12 +629,8 @@ class RdflibBackend(Backend):
                 [CompValue("DatasetClause", default=URIRef(u)) for u in default_graph_uris]
                 + [CompValue("DatasetClause", named=URIRef(u)) for u in named_graph_uris]
             )
-        init = {k: term_to_rdflib(v) for k, v in (bindings or {}).items()}
-        if init and parsed.algebra.name == "DescribeQuery" and parsed.algebra.p is None:
-            # rdflib ignores initBindings in a WHERE-less DESCRIBE: name the terms directly
-            parsed.algebra["PV"] = [init.get(str(v), v) for v in parsed.algebra.PV]
         try:
-            result = self._dataset.query(parsed, initBindings=init)
+            result = self._dataset.query(parsed)
             if result.type == "ASK":
                 return RawResult(form="ASK", boolean=bool(result.askAnswer))
             if result.type in ("CONSTRUCT", "DESCRIBE"):
@@ -680,11 +673,14 @@ def _is_describe(query: str) -> bool:
     return scan(query).form == "DESCRIBE"
 
 
-def _neutral_bindings(bindings: Mapping[str, Identifier] | None) -> dict[str, Term] | None:
-    """rdflib bindings as neutral terms."""
+def bind(query: str, bindings: Mapping[str, Identifier] | None) -> str:
+    """``query`` with variables pre-bound to rdflib terms (see :func:`bind_variables`).
+
+    Raises ValueError for blank nodes and malformed IRIs.
+    """
     if not bindings:
-        return None
-    return {name.lstrip("?$"): term_from_rdflib(value) for name, value in bindings.items()}
+        return query
+    return bind_variables(query, {name: sparql_term(term) for name, term in bindings.items()})
 
 
 def _graph_from_terms(triples: Iterable[tuple[Term, Term, Term]]) -> Graph:
@@ -798,8 +794,7 @@ class Store:
         timeout: float | None = None,
     ) -> Graph:
         """Result of a CONSTRUCT / DESCRIBE query as an rdflib Graph, prefixes bound."""
-        triples = self._call("construct_terms", query, bindings=_neutral_bindings(bindings),
-                             timeout=timeout)
+        triples = self._call("construct_terms", bind(query, bindings), timeout=timeout)
         return _graph_from_terms(triples)
 
     def select(
@@ -810,8 +805,7 @@ class Store:
         timeout: float | None = None,
     ) -> list[dict[str, Any]]:
         """Rows of a SELECT query: ``{variable: rdflib term}``, unbound variables absent."""
-        variables, rows = self._call("select_terms", query,
-                                     bindings=_neutral_bindings(bindings), timeout=timeout)
+        variables, rows = self._call("select_terms", bind(query, bindings), timeout=timeout)
         return _rows_from_terms(variables, rows)
 
     def graph_sizes(self) -> dict[str, int]:
