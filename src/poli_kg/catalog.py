@@ -731,7 +731,7 @@ def _respond(graph: Graph, title: Mapping[str, str], intro: Mapping[str, str]) -
         lang = request.args.get("lang", "it")
         lang = lang if lang in ("it", "en") else "it"
         formats = [{"media_type": f.media_type, "label": f.label,
-                    "url": f"{request.base_url}?format={f.params[0]}"} for f in RDF_FORMATS]
+                    "url": f"?format={f.params[0]}"} for f in RDF_FORMATS]
         body = serialize(graph, RDF_FORMATS[0]).decode("utf-8")
         labels = {"title": title[lang], "intro": intro[lang],
                   "other_language": "English" if lang == "it" else "Italiano"}
