@@ -45,6 +45,12 @@ def solutions(body: bytes) -> list[dict]:
     return [{k: v["value"] for k, v in b.items()} for b in doc["results"]["bindings"]]
 
 
+def a_polo(store) -> URIRef:
+    """The first innovation cluster (an IRI)."""
+    return store.select(sparql_prologue() + "SELECT ?s WHERE { ?s a pkg:PoloDiInnovazione } "
+                        "ORDER BY ?s LIMIT 1")[0]["s"]
+
+
 # -- serialisers, on a result with every kind of term -----------------------------------
 
 TRICKY = RawResult(
@@ -188,7 +194,7 @@ def test_turtle_uses_project_prefixes_that_occur(store):
 
 
 def test_describe(store):
-    polo = store.select(sparql_prologue() + "SELECT ?s WHERE { ?s a pkg:PoloDiInnovazione } LIMIT 1")[0]["s"]
+    polo = a_polo(store)
     result = store.execute(f"DESCRIBE <{polo}>", form="DESCRIBE", media_type=N_TRIPLES)
     assert result.form == "DESCRIBE" and result.count > 0
     assert all(line.startswith(f"<{polo}>") for line in result.body.decode().splitlines())
@@ -246,14 +252,15 @@ def test_syntax_errors_carry_line_and_column(store):
 
 def test_select_helper_returns_rdflib_terms(store):
     rows = store.select(sparql_prologue() +
-                        "SELECT ?s ?label WHERE { ?s a pkg:PoloDiInnovazione ; rdfs:label ?label } ORDER BY ?s")
+                        "SELECT ?s ?label WHERE { ?s a pkg:PoloDiInnovazione ; rdfs:label ?label } "
+                        "ORDER BY ?s")
     assert len(rows) >= 7
     assert all(isinstance(r["s"], URIRef) and isinstance(r["label"], Literal) for r in rows)
     assert {r["label"].language for r in rows} >= {"it"}
 
 
 def test_helpers_take_bindings(store):
-    polo = store.select(sparql_prologue() + "SELECT ?s WHERE { ?s a pkg:PoloDiInnovazione } LIMIT 1")[0]["s"]
+    polo = a_polo(store)
     rows = store.select("SELECT ?s ?p ?o WHERE { ?s ?p ?o }", bindings={"s": polo})
     assert rows and all(r["s"] == polo for r in rows)
     graph = store.construct("CONSTRUCT WHERE { ?s ?p ?o }", bindings={"s": polo})
@@ -306,11 +313,6 @@ def test_graph_media_types_are_all_serialisable():
 
 
 # -- bindings: the same pre-binding semantics on every backend ------------------------------
-
-def a_polo(store) -> URIRef:
-    return store.select(sparql_prologue() + "SELECT ?s WHERE { ?s a pkg:PoloDiInnovazione } "
-                        "ORDER BY ?s LIMIT 1")[0]["s"]
-
 
 def test_bound_variable_need_not_be_projected(store):
     polo = a_polo(store)

@@ -59,7 +59,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
     app.config["BUILD_DIR"] = os.fspath(app.config["BUILD_DIR"])
     # Bodies larger than a form-encoded maximal query (percent-encoding up to x3) are refused early.
-    app.config.setdefault("MAX_CONTENT_LENGTH", 3 * int(app.config["MAX_QUERY_LENGTH"]) + 65536)
+    if app.config.get("MAX_CONTENT_LENGTH") is None:
+        app.config["MAX_CONTENT_LENGTH"] = 3 * int(app.config["MAX_QUERY_LENGTH"]) + 65536
 
     store.init_app(app)
     for name in BLUEPRINT_MODULES:

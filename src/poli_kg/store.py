@@ -716,13 +716,18 @@ def backend_opener(spec: str, build_dir: str | Path) -> Callable[[], Backend]:
     called (in the child process, after the fork).
     """
     build = Path(build_dir)
+    if spec in BACKENDS:
+        needed = build / (STORE_DIR if spec == "oxigraph" else TRIG_FILE)
+        if not needed.exists():  # not built yet: queries answer 503 with a clear message
+            log.warning("%s does not exist: the %s store is unavailable until the graph "
+                        "is built", needed, spec)
     if spec == "oxigraph":
         return functools.partial(OxigraphBackend.open_read_only, build / STORE_DIR)
     if spec == "oxigraph-memory":
         return functools.partial(OxigraphBackend.load_memory, build / TRIG_FILE)
     if spec == "memory":
         trig = build / TRIG_FILE
-        if not trig.is_file():  # not built yet: fail at query time, with a clear message
+        if not trig.is_file():
             return functools.partial(RdflibBackend.load, trig)
         return functools.partial(_preloaded, RdflibBackend.load(trig))
     if spec.startswith("sparql:"):
