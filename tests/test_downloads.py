@@ -146,14 +146,7 @@ def test_rdflib_and_oxigraph_agree_on_every_download(build_dir, info, name):
         assert len(quads) == info["triples"][counted]
 
 
-DECIMAL_DEFECT = pytest.mark.xfail(
-    reason="build: rdflib's Turtle serializer rewrites xsd:decimal lexical forms "
-           "(\"23700000\"^^xsd:decimal becomes 23700000.0), so poli-kg.ttl holds literals "
-           "the source and the other syntaxes do not", strict=False)
-
-
-@pytest.mark.parametrize("name", [pytest.param("poli-kg.ttl", marks=DECIMAL_DEFECT),
-                                  "poli-kg.rdf", "poli-kg.jsonld"])
+@pytest.mark.parametrize("name", ["poli-kg.ttl", "poli-kg.rdf", "poli-kg.jsonld"])
 def test_every_graph_syntax_holds_the_same_graph_as_ntriples(build_dir, name):
     reference = Graph().parse(build_dir / "poli-kg.nt", format="nt")
     assert isomorphic(Graph().parse(build_dir / name, format=RDF_FILES[name][1]), reference)
