@@ -322,9 +322,9 @@ def test_page_mounted_under_a_path_and_public_url():
     assert "<code>https://data.example.org/poli-kg/sparql</code>" in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("path", ["/", "/query", "/sparql", "/sparql?lang=en"])
+@pytest.mark.parametrize("path", ["/query", "/sparql", "/sparql?lang=en"])
 def test_the_application_serves_the_page(client, path):
-    """The real application (poli_kg.app): the page at /query, at / and at /sparql for a browser."""
+    """The real application (poli_kg.app): the page at /query and at /sparql for a browser."""
     response, page = get_page(client, path)
     assert page.find("form", id="qp-form")
     assert page.find("html")[0]["lang"] == ("en" if "lang=en" in path else "it")

@@ -5,6 +5,7 @@ Every request the browser makes is checked: none may leave 127.0.0.1 (the page a
 vendored editor work offline). Skipped when chromium is not installed, unless ``CI`` is set.
 """
 
+import importlib.util
 import os
 import shutil
 from pathlib import Path
@@ -143,6 +144,13 @@ def test_example_runs_and_shows_rows_with_links(live_server, session):
         else:
             assert not href.startswith(BASE), href
             assert href.startswith(("http://", "https://", "urn:", "mailto:")), href
+
+    # where the linked-data pages exist, a local link leads to the resource's page
+    if importlib.util.find_spec("poli_kg.linkeddata") is not None:
+        resource = next((href for href, _ in links if href.startswith("/id/")), None)
+        if resource is not None:
+            landed = page.request.get(live_server + resource, headers={"Accept": "text/html"})
+            assert landed.status == 200, (resource, landed.status, landed.text()[:300])
 
     # download links follow the editor's query, in the formats of its form
     formats = page.eval_on_selector_all(
