@@ -283,3 +283,15 @@ def test_runaway_query_is_killed(start_server):
     assert busy_processes(server.pid) == []
     tree = psutil.Process(server.pid).children(recursive=True)
     assert len(tree) <= 1 + 8  # one worker and at most one query process per request thread
+
+
+def test_stopping_the_server_leaves_no_process(start_server):
+    server = start_server("--workers", "2", "--query-timeout", "5")
+    with ThreadPoolExecutor(max_workers=8) as pool:  # several request threads: several query processes
+        list(pool.map(lambda _: requests.get(f"{server.url}/sparql", params={"query": BY_GRAPH},
+                                             timeout=30), range(32)))
+    tree = psutil.Process(server.pid).children(recursive=True)
+    assert len(tree) > 2  # workers and their query processes
+    server.stop()
+    gone, alive = psutil.wait_procs(tree, timeout=10)
+    assert alive == []
