@@ -221,7 +221,7 @@ def test_page_in_english(page_client):
     visible = re.sub(r'<script id="qp-config".*?</script>', "", html, flags=re.S)
     assert "Quali sono i poli" not in visible  # only in the examples' query text
     assert "Example questions" in html and "Run" in html
-    assert page.find("a", hreflang="it")[0]["href"] == "/query"
+    assert page.find("a", hreflang="it")[0]["href"] == "/query?lang=it"
     (link,) = page.find("a", **{"data-example": "cq01-poli"})
     assert link["href"] == "/query?lang=en&example=cq01-poli"
     assert page.config()["lang"] == "en"
@@ -231,6 +231,31 @@ def test_unknown_language_falls_back_to_italian(page_client):
     response, page = get_page(page_client, "/query?lang=fr")
     assert response.headers["Content-Language"] == "it"
     assert "Domande di esempio" in response.get_data(as_text=True)
+
+
+def test_language_from_accept_language_unless_chosen(page_client):
+    english = {"Accept": "text/html", "Accept-Language": "en-GB,en;q=0.9"}
+    response = page_client.get("/query", headers=english)
+    assert response.headers["Content-Language"] == "en"
+    assert "Accept-Language" in response.headers["Vary"]
+    page = Page(response.get_data(as_text=True))
+    assert page.config()["lang"] == "en" and page.config()["lang_param"] is None
+    assert page.find("a", hreflang="it")[0]["href"] == "/query?lang=it"  # explicit: sticks
+    assert page.find("a", **{"data-example": "cq01-poli"})[0]["href"] == "/query?example=cq01-poli"
+    response = page_client.get("/query?lang=it", headers=english)
+    assert response.headers["Content-Language"] == "it"
+    assert "Accept-Language" not in response.headers.get("Vary", "")
+    assert Page(response.get_data(as_text=True)).config()["lang_param"] == "it"
+    response = page_client.get("/query", headers={"Accept-Language": "de, fr;q=0.5"})
+    assert response.headers["Content-Language"] == "it"
+
+
+def test_navigation_lists_only_routed_pages(page_client):
+    _, page = get_page(page_client, "/query?lang=en")
+    nav = [a for a in page.find("a") if a.get("aria-current") == "page"]
+    assert [a["href"] for a in nav] == ["/query?lang=en"]
+    hrefs = [a["href"] for a in page.find("a")]
+    assert "/ontology?lang=en" not in hrefs and "/catalog?lang=en" not in hrefs  # not routed here
 
 
 def test_example_parameter_fills_the_editor(page_client):

@@ -11,9 +11,10 @@ examples in place and keeps the download links in step with the editor. Configur
 reaches the script through a ``<script type="application/json">`` block, so the page
 needs no inline script (compatible with ``Content-Security-Policy: script-src 'self'``).
 
-Query parameters of the page: ``lang`` (``it``, the default, or ``en``), ``example``
-(the name of an example to put in the editor and run) and ``query`` (a query to put in
-the editor and run).
+Query parameters of the page: ``lang`` (``it`` or ``en``; without it the language comes
+from ``Accept-Language``, else Italian, as on the linked-data pages), ``example`` (the name
+of an example to put in the editor and run) and ``query`` (a query to put in the editor
+and run).
 """
 
 from __future__ import annotations
@@ -75,6 +76,9 @@ LABELS = {
         "failed": "La query non è andata a buon fine.",
         "language": "Lingua",
         "other_language": "English",
+        "nav": "Principale",
+        "nav_home": "Home", "nav_ontology": "Ontologia", "nav_query": "Query SPARQL",
+        "nav_downloads": "Download", "nav_catalog": "Catalogo",
     },
     "en": {
         "title": "Query the graph with SPARQL",
@@ -99,6 +103,9 @@ LABELS = {
         "failed": "The query failed.",
         "language": "Language",
         "other_language": "Italiano",
+        "nav": "Main",
+        "nav_home": "Home", "nav_ontology": "Ontology", "nav_query": "SPARQL query",
+        "nav_downloads": "Downloads", "nav_catalog": "Catalogue",
     },
 }
 
@@ -196,9 +203,30 @@ def download_links(query: str, endpoint: str = ENDPOINT_PATH) -> list[dict]:
     ]
 
 
+def _explicit_language() -> str | None:
+    """The request's ``?lang`` when valid (links keep it)."""
+    lang = request.args.get("lang")
+    return lang if lang in LANGUAGES else None
+
+
 def _language() -> str:
-    lang = request.args.get("lang", DEFAULT_LANGUAGE)
-    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+    """``?lang``, else the best match of ``Accept-Language``, else Italian."""
+    return (_explicit_language() or request.accept_languages.best_match(LANGUAGES)
+            or DEFAULT_LANGUAGE)
+
+
+# The site's navigation (as on the linked-data pages): label key, path; shown when routed.
+NAV = (("nav_home", "/"), ("nav_ontology", "/ontology"), ("nav_query", "/query"),
+       ("nav_downloads", "/downloads/"), ("nav_catalog", "/catalog"))
+
+
+def _navigation(labels: dict[str, str]) -> list[dict]:
+    routed = {rule.rule for rule in current_app.url_map.iter_rules()}
+    explicit = _explicit_language()
+    suffix = f"?lang={explicit}" if explicit else ""
+    return [{"label": labels[key], "href": request.script_root + path + suffix,
+             "current": path == "/query"}
+            for key, path in NAV if path in routed]
 
 
 def default_query(lang: str = DEFAULT_LANGUAGE) -> str:
@@ -238,6 +266,7 @@ def render_query_page():
         "root": root + "/",
         "base": BASE,
         "lang": lang,
+        "lang_param": _explicit_language(),
         "autorun": autorun,
         "prefixes": {prefix: str(ns) for prefix, ns in PREFIXES.items()},
         "formats": {
@@ -253,11 +282,13 @@ def render_query_page():
         lang=lang, other_lang=other, labels=labels, examples=examples, selected=selected,
         query=query, endpoint=endpoint, endpoint_url=endpoint_url,
         downloads=download_links(query, endpoint), formats=FORMATS_BY_QUERY_TYPE, config=config,
-        other_lang_url=_url_with(lang=other),
+        other_lang_url=_url_with(lang=other), nav=_navigation(labels),
         example_url=lambda name: _url_with(example=name, query=None),
     )
     response = make_response(html)
     response.headers["Content-Language"] = lang
+    if _explicit_language() is None:
+        response.vary.add("Accept-Language")
     return response
 
 
@@ -269,8 +300,6 @@ def _url_with(**changes) -> str:
             args.pop(key, None)
         else:
             args[key] = value
-    if args.get("lang") == DEFAULT_LANGUAGE:
-        args.pop("lang")
     return request.script_root + request.path + (f"?{urlencode(args)}" if args else "")
 
 

@@ -26,7 +26,7 @@
     var url = new URL(window.location.href);
     url.search = "";
     url.hash = "";
-    if (config.lang !== "it") url.searchParams.set("lang", config.lang);
+    if (config.lang_param) url.searchParams.set("lang", config.lang_param);
     Object.keys(params).forEach(function (key) { url.searchParams.set(key, params[key]); });
     return url.toString();
   }
