@@ -216,14 +216,17 @@ def grouped_bar_chart(ident: str, title: str, desc: str, series: Sequence[str],
     bar_x = label_x + LABEL_GAP
     svg = _Svg(WIDTH)
     title_id, desc_id = _open(svg, ident, title, desc)
-    # legend
-    x, y = bar_x, PAD + 10
+    # legend, wrapped onto more lines when the series' names are long
+    x, y = PAD, PAD + 10
     svg.add('<g class="chart-legend">')
     for index, name in enumerate(series):
+        width = 17 + len(name) * CHAR_WIDTH
+        if x > PAD and x + width > WIDTH - PAD:
+            x, y = PAD, y + 18
         svg.add(f'<rect x="{x:.1f}" y="{y - 10:.1f}" width="12" height="12" rx="2" '
                 f'fill="{PALETTE[index % len(PALETTE)]}"/>')
         svg.add(_text(x + 17, y, name))
-        x += 17 + len(name) * CHAR_WIDTH + 22
+        x += width + 22
     svg.add("</g>")
     y += 18
     for panel in panels:
