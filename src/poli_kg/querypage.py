@@ -11,10 +11,9 @@ examples in place and keeps the download links in step with the editor. Configur
 reaches the script through a ``<script type="application/json">`` block, so the page
 needs no inline script (compatible with ``Content-Security-Policy: script-src 'self'``).
 
-Query parameters of the page: ``lang`` (``it`` or ``en``; without it the language comes
-from ``Accept-Language``, else Italian, as on the linked-data pages), ``example`` (the name
-of an example to put in the editor and run) and ``query`` (a query to put in the editor
-and run).
+Query parameters of the page: ``lang`` (``it``, the default, or ``en``; ``Accept-Language``
+is not consulted, so the page does not vary by it), ``example`` (the name of an example to
+put in the editor and run) and ``query`` (a query to put in the editor and run).
 """
 
 from __future__ import annotations
@@ -210,9 +209,8 @@ def _explicit_language() -> str | None:
 
 
 def _language() -> str:
-    """``?lang``, else the best match of ``Accept-Language``, else Italian."""
-    return (_explicit_language() or request.accept_languages.best_match(LANGUAGES)
-            or DEFAULT_LANGUAGE)
+    """``?lang``, else Italian."""
+    return _explicit_language() or DEFAULT_LANGUAGE
 
 
 # The site's navigation (as on the linked-data pages): label key, path; shown when routed.
@@ -287,8 +285,6 @@ def render_query_page():
     )
     response = make_response(html)
     response.headers["Content-Language"] = lang
-    if _explicit_language() is None:
-        response.vary.add("Accept-Language")
     return response
 
 
