@@ -60,7 +60,7 @@ def test_curl_get(live_server):
     status, headers, body = curl("-G", f"{live_server}/sparql", "--data-urlencode", f"query={BY_GRAPH}")
     assert status == 200
     assert headers["content-type"] == "application/sparql-results+json; charset=utf-8"
-    assert headers["vary"] == "Accept" and headers["access-control-allow-origin"] == "*"
+    assert "Accept" in headers["vary"] and headers["access-control-allow-origin"] == "*"
     rows = json.loads(body)["results"]["bindings"]
     assert [r["g"]["value"] for r in rows] == GRAPHS
 

@@ -31,6 +31,10 @@ def bindings(response) -> list[dict]:
             for b in json.loads(response.data)["results"]["bindings"]]
 
 
+def vary(response) -> set[str]:
+    return {v.strip() for v in response.headers.get("Vary", "").split(",")}
+
+
 def make_app(build, **config):
     return create_app({"TESTING": True, "BUILD_DIR": str(build), **config})
 
@@ -60,7 +64,7 @@ def test_get(client):
     assert response.status_code == 200
     assert response.content_type == "application/sparql-results+json; charset=utf-8"
     assert sorted(r["g"] for r in bindings(response)) == sorted(GRAPHS)
-    assert response.headers["Vary"] == "Accept"
+    assert "Accept" in vary(response)
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     assert response.headers["X-Result-Count"] == "4"
     assert response.headers["X-Result-Truncated"] == "false"
@@ -173,7 +177,7 @@ def test_unacceptable_is_406_with_the_list(client):
     response = client.get("/sparql", query_string={"query": SELECT}, headers={"Accept": "text/turtle"})
     assert_plain(response, 406, "application/sparql-results+json", "text/csv",
                  "text/tab-separated-values", "application/sparql-results+xml")
-    assert response.headers["Vary"] == "Accept"
+    assert "Accept" in vary(response)
     response = client.get("/sparql", query_string={"query": CONSTRUCT, "format": "csv"})
     assert_plain(response, 406, "text/turtle", "application/n-triples")
 
@@ -368,7 +372,7 @@ def test_runaway_query_is_stopped(sparql_build_dir):
 def test_service_description(client, accept, rdflib_format):
     response = client.get("/sparql", headers={"Accept": accept} if accept else {})
     assert response.status_code == 200
-    assert response.headers["Vary"] == "Accept"
+    assert "Accept" in vary(response)
     graph = Graph().parse(data=response.data, format=rdflib_format)
     service = graph.value(predicate=RDF.type, object=SD.Service)
     assert graph.value(service, SD.endpoint) == URIRef("http://localhost/sparql")
@@ -400,7 +404,7 @@ def test_browser_without_query_gets_the_query_page(client):
     response = client.get("/sparql", headers={"Accept": CHROME})
     assert response.status_code == 200
     assert response.content_type.startswith("text/html")
-    assert response.headers["Vary"] == "Accept"
+    assert "Accept" in vary(response)
 
 
 def test_no_query_and_no_rdf_accepted_is_406(client):
