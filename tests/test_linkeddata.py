@@ -248,6 +248,34 @@ def test_blank_nodes_are_followed(ld):
     assert list(graph.items(chain)) == [PKG.haPartecipazione, URIRef("http://www.w3.org/ns/org#organization")]
 
 
+def test_describe_follows_blank_nodes(ld_app):
+    """A resource with blank nodes (an ontology property's chain) is described with them."""
+    with ld_app.test_request_context("/"):
+        graph = linkeddata.describe(PKG.partecipaACluster)
+    (chain,) = graph.objects(PKG.partecipaACluster, OWL.propertyChainAxiom)
+    assert list(graph.items(chain)) == [PKG.haPartecipazione, URIRef("http://www.w3.org/ns/org#organization")]
+    assert (PKG.PoloDiInnovazione, RDFS.label, Literal("Polo di innovazione", lang="it")) in graph
+
+
+@pytest.mark.parametrize("spec", ["memory", "oxigraph-memory"])
+def test_pages_work_on_every_store_backend(build_dir, spec):
+    from poli_kg.app import create_app
+
+    app = create_app({"TESTING": True, "BUILD_DIR": str(build_dir), "STORE": spec,
+                      "QUERY_TIMEOUT": 30})
+    try:
+        client = app.test_client()
+        html = page(client.get("/id/polo/mesap"))
+        assert MESAP_SENTENCE in html.text and "Centro Servizi Industrie S.r.l." in html.text
+        graph = parse_rdf(client.get("/id/polo/mesap.ttl"), "ttl")
+        assert (MESAP, PKG.haSoggettoGestore, MANAGER) in graph
+        assert len(_svgs(client.get("/").get_data(as_text=True))) == 3
+        assert client.get("/ontology").status_code == 200
+        assert client.get("/sitemap.xml").status_code == 200
+    finally:
+        app.extensions["poli_kg.store"].close()
+
+
 def test_turtle_starts_with_the_resource(ld):
     body = ld.get("/id/polo/mesap.ttl").get_data(as_text=True)
     statements = [line for line in body.splitlines() if line and not line.startswith("@prefix")]
@@ -630,7 +658,8 @@ def test_sitemap_lists_every_resource(ld, store_rows):
                           b=URIRef(BASE))
     expected = {"http://localhost/" + str(r["s"])[len(BASE):].partition("#")[0] for r in subjects}
     assert expected <= set(locs)
-    for page_ in ("", "ontology", "query", "graph/data", "graph/inferred", "id/polo/mesap"):
+    for page_ in ("", "ontology", "query", "graph/data", "graph/inferred", "id/polo/mesap", "shapes",
+                  "catalog", "dataset", "dataset/distribution/poli-kg.ttl", "dataset/service/sparql"):
         assert "http://localhost/" + page_ in locs
 
 

@@ -716,34 +716,42 @@ def _prop_rank(iri: str | None) -> int:
 # -- store queries ----------------------------------------------------------------------
 
 def _chain(depth: int) -> str:
-    """Patterns reaching a blank node ``?b{depth}`` from ``?r`` through blank nodes only."""
-    parts = []
-    for i in range(1, depth + 1):
-        parent = "?r" if i == 1 else f"?b{i - 1}"
-        parts.append(f"{parent} ?c{i} ?b{i} . FILTER(isBlank(?b{i}))")
-    return " ".join(parts)
+    """A group reaching a blank node ``?b{depth}`` from ``?r`` through blank nodes only.
+
+    Each step is a group nested in the next, so that its FILTER prunes before the next
+    join in every engine (a FILTER applies to its whole group: written flat, an engine
+    that does not push filters down would join paths of any nodes first).
+    """
+    group = "{ ?r ?c1 ?b1 . FILTER(isBlank(?b1)) }"
+    for i in range(2, depth + 1):
+        group = f"{{ {group} ?b{i - 1} ?c{i} ?b{i} . FILTER(isBlank(?b{i})) }}"
+    return group
 
 
-def describe_query(depth: int = BNODE_DEPTH) -> str:
-    """CONSTRUCT: the description of ``?r`` (see the module docstring) with neighbours' labels."""
-    bnodes = "\n  UNION ".join(
-        f"{{ {_chain(k)} ?b{k} ?bp ?bo . BIND(?b{k} AS ?b) }}" for k in range(1, depth + 1))
-    near = " UNION ".join(
-        ["{ ?r ?n ?x }", "{ ?r ?x ?n }", "{ ?x ?n ?r }", "{ ?n ?x ?r }"]
-        + [f"{{ {_chain(k)} {{ ?b{k} ?n ?x }} UNION {{ ?b{k} ?x ?n }} }}"
-           for k in range(1, depth + 1)])
-    return sparql_prologue() + f"""
-CONSTRUCT {{ ?r ?p ?o . ?s ?ip ?r . ?b ?bp ?bo . ?n ?lp ?l . }}
+LABELS_OF_N = "{ ?n rdfs:label ?l } UNION { ?n skos:prefLabel ?pl }"
+DESCRIBE_QUERY = sparql_prologue() + f"""
+CONSTRUCT {{ ?r ?p ?o . ?s ?ip ?r . ?n rdfs:label ?l . ?n skos:prefLabel ?pl . }}
 WHERE {{
   {{ ?r ?p ?o }}
   UNION {{ ?s ?ip ?r }}
-  UNION {bnodes}
-  UNION {{ {{ SELECT DISTINCT ?n WHERE {{ {near} FILTER(isIRI(?n)) }} }}
-          VALUES ?lp {{ rdfs:label skos:prefLabel }} ?n ?lp ?l }}
+  UNION {{ {{ {{ ?r ?n ?x }} UNION {{ ?r ?x ?n }} UNION {{ ?x ?n ?r }} UNION {{ ?n ?x ?r }} }}
+          {LABELS_OF_N} }}
 }}"""
+"""CONSTRUCT: the statements about ``?r`` and to ``?r``, and the labels of their terms."""
 
 
-DESCRIBE_QUERY = describe_query()
+def bnodes_query(depth: int = BNODE_DEPTH) -> str:
+    """CONSTRUCT: the blank nodes reachable from ``?r`` (up to ``depth``) and their terms' labels."""
+    parts = []
+    for k in range(1, depth + 1):
+        parts.append(f"{{ {_chain(k)} ?b{k} ?bp ?bo . BIND(?b{k} AS ?b) }}")
+        parts.append(f"{{ {_chain(k)} ?b{k} ?x ?n . {LABELS_OF_N} }}")
+    return sparql_prologue() + (
+        "CONSTRUCT { ?b ?bp ?bo . ?n rdfs:label ?l . ?n skos:prefLabel ?pl . }\nWHERE {\n  "
+        + "\n  UNION ".join(parts) + "\n}")
+
+
+BNODES_QUERY = bnodes_query()
 EXISTS_QUERY = "SELECT ?x WHERE { { ?r ?p ?x } UNION { ?x ?p ?r } } LIMIT 1"
 INFERRED_QUERY = """
 SELECT ?s ?p ?o WHERE { GRAPH ?g { { ?r ?p ?o BIND(?r AS ?s) } UNION { ?s ?p ?r BIND(?r AS ?o) } } }
@@ -764,9 +772,9 @@ DESCRIBED_TERMS_QUERY = """
 SELECT DISTINCT ?t WHERE { GRAPH ?g { ?t a ?k } FILTER(isIRI(?t) && !STRSTARTS(STR(?t), STR(?base))) }
 """
 LABELS_OF_GRAPH_OBJECTS = sparql_prologue() + """
-CONSTRUCT { ?n ?lp ?l } WHERE {
+CONSTRUCT { ?n rdfs:label ?l . ?n skos:prefLabel ?pl } WHERE {
   { SELECT DISTINCT ?n WHERE { GRAPH ?g { ?x ?y ?n } FILTER(isIRI(?n)) } }
-  VALUES ?lp { rdfs:label skos:prefLabel } ?n ?lp ?l
+  { ?n rdfs:label ?l } UNION { ?n skos:prefLabel ?pl }
 }
 """
 
@@ -777,8 +785,18 @@ def exists(iri: URIRef) -> bool:
 
 
 def describe(iri: URIRef) -> Graph:
-    """The RDF a resource's URL returns (see the module docstring)."""
-    return get_store().construct(DESCRIBE_QUERY, bindings={"r": iri})
+    """The RDF a resource's URL returns (see the module docstring).
+
+    Two queries at most, both cheap in every engine: the statements about and to the
+    resource with the labels of their terms, then, only if the resource has blank nodes,
+    its blank nodes (blank node labels are the store's, so the two results join up).
+    """
+    store = get_store()
+    graph = store.construct(DESCRIBE_QUERY, bindings={"r": iri})
+    if any(isinstance(o, BNode) for o in graph.objects(iri, None)):
+        for triple in store.construct(BNODES_QUERY, bindings={"r": iri}):
+            graph.add(triple)
+    return graph
 
 
 def inferred_triples(iri: URIRef) -> set[tuple[Node, Node, Node]]:
@@ -1547,9 +1565,9 @@ GRAPH_PREDICATES_QUERY = """
 SELECT ?p (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?p ORDER BY DESC(?n) ?p LIMIT 15
 """
 LABELS_QUERY = sparql_prologue() + """
-CONSTRUCT { ?n ?lp ?l } WHERE {
+CONSTRUCT { ?n rdfs:label ?l . ?n skos:prefLabel ?pl } WHERE {
   { SELECT DISTINCT ?n WHERE { GRAPH ?g { { ?s a ?n } UNION { ?s ?n ?o } } } }
-  VALUES ?lp { rdfs:label skos:prefLabel } ?n ?lp ?l
+  { ?n rdfs:label ?l } UNION { ?n skos:prefLabel ?pl }
 }
 """
 
@@ -1779,10 +1797,10 @@ SELECT ?obs ?indicator ?subject ?breakdown ?period ?value ?unit ?qualifier WHERE
 } ORDER BY ?obs
 """
 OBSERVATION_LABELS_QUERY = sparql_prologue() + """
-CONSTRUCT { ?n ?lp ?l } WHERE {
+CONSTRUCT { ?n rdfs:label ?l . ?n skos:prefLabel ?pl } WHERE {
   { BIND(?ds AS ?n) }
-  UNION { ?obs qb:dataSet ?ds ; ?dim ?n . VALUES ?dim { pkg:indicatore pkg:oggettoRilevazione pkg:disaggregazione sdmx-dimension:refPeriod } }
-  VALUES ?lp { rdfs:label skos:prefLabel } ?n ?lp ?l
+  UNION { ?obs qb:dataSet ?ds ; pkg:indicatore|pkg:oggettoRilevazione|pkg:disaggregazione|sdmx-dimension:refPeriod ?n }
+  { ?n rdfs:label ?l } UNION { ?n skos:prefLabel ?pl }
 }
 """
 POLES_QUERY = sparql_prologue() + """
@@ -1794,10 +1812,10 @@ SELECT ?polo ?area ?manager ?site WHERE {
 }
 """
 POLES_LABELS_QUERY = sparql_prologue() + """
-CONSTRUCT { ?n ?lp ?l } WHERE {
+CONSTRUCT { ?n rdfs:label ?l . ?n skos:prefLabel ?pl } WHERE {
   ?polo a pkg:PoloDiInnovazione .
   { BIND(?polo AS ?n) } UNION { ?polo pkg:areaTematica ?n } UNION { ?polo pkg:haSoggettoGestore ?n }
-  VALUES ?lp { rdfs:label skos:prefLabel } ?n ?lp ?l
+  { ?n rdfs:label ?l } UNION { ?n skos:prefLabel ?pl }
 }
 """
 
@@ -2030,7 +2048,9 @@ def home() -> Response:
         response.headers["Vary"] = "Accept-Language"
     response.headers["Link"] = (f'<{root}/.well-known/void>; rel="describedby"; '
                                 'type="text/turtle"')
-    return response
+    response.headers["Cache-Control"] = "public, max-age=300"
+    response.add_etag()
+    return response.make_conditional(request)
 
 
 # -- robots.txt and sitemap.xml --------------------------------------------------------------
@@ -2041,13 +2061,20 @@ SELECT DISTINCT ?s WHERE { ?s ?p ?o FILTER(isIRI(?s) && STRSTARTS(STR(?s), STR(?
 
 
 def sitemap_paths() -> list[str]:
-    """Paths of every page: home, ontology, named graphs, shapes, query page, every resource."""
+    """Paths of every page: home, ontology, named graphs, shapes, query page, every resource
+    of the store and every IRI under the base the catalogue describes (dataset, distributions)."""
     paths = ["", "ontology", "query"]
     paths += [g[len(BASE):] for g in get_store().named_graphs if g.startswith(BASE)]
     if shapes_graph() is not None:
         paths.append("shapes")
-    for row in get_store().select(SUBJECTS_QUERY, bindings={"base": URIRef(BASE)}):
-        path = str(row["s"])[len(BASE):].partition("#")[0]
+    subjects = [str(row["s"]) for row in
+                get_store().select(SUBJECTS_QUERY, bindings={"base": URIRef(BASE)})]
+    metadata = metadata_graph()
+    if metadata is not None:
+        subjects += sorted({str(s_) for s_ in metadata.subjects()
+                            if isinstance(s_, URIRef) and str(s_).startswith(BASE)})
+    for iri in subjects:
+        path = iri[len(BASE):].partition("#")[0]
         if valid_path(path) or path == "":
             paths.append(path)
     seen: dict[str, None] = {}
