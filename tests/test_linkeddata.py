@@ -399,6 +399,7 @@ def test_pole_page_in_italian_by_default(ld):
 def test_pole_page_in_english_keeps_the_language_in_links(ld):
     response = ld.get("/id/polo/mesap?lang=en")
     assert response.headers["Content-Language"] == "en"
+    assert response.headers["Content-Location"] == "/id/polo/mesap.html?lang=en"
     assert "Accept-Language" not in response.headers["Vary"]
     html = page(response)
     assert html.find("html")[0]["lang"] == "en"

@@ -257,7 +257,10 @@ def represent(path: str, ext: str | None, *, rdf: Callable[[], Graph],
     if vary:
         response.headers["Vary"] = ", ".join(vary)
     if ext is None:
-        response.headers["Content-Location"] = f"{path}.{fmt.ext}"
+        location = f"{path}.{fmt.ext}"
+        if not fmt.is_rdf and explicit_language():
+            location += f"?lang={explicit_language()}"
+        response.headers["Content-Location"] = location
     response.headers["Link"] = alternates_header(path)
     response.headers["Cache-Control"] = "public, max-age=300"
     response.add_etag()
