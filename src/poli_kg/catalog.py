@@ -735,8 +735,10 @@ def _respond(graph: Graph, title: Mapping[str, str], intro: Mapping[str, str]) -
         body = serialize(graph, RDF_FORMATS[0]).decode("utf-8")
         labels = {"title": title[lang], "intro": intro[lang],
                   "other_language": "English" if lang == "it" else "Italiano"}
+        anchors = sorted({str(s).split("#", 1)[1] for s in graph.subjects()
+                          if isinstance(s, URIRef) and str(s).startswith(BASE) and "#" in str(s)})
         html = render_template("downloads.html", mode="document", lang=lang, t=labels,
-                               formats=formats, body=body)
+                               formats=formats, body=body, anchors=anchors)
         response = current_app.response_class(html, content_type="text/html; charset=utf-8")
     else:
         response = current_app.response_class(serialize(graph, fmt), content_type=fmt.content_type)
