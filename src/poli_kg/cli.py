@@ -1,13 +1,14 @@
-"""The ``poli-kg`` command: build, validate, query and serve the graph.
+"""The ``poli-kg`` command: build, validate, query, serve and publish the graph.
 
 Exit codes: 0 success; 1 SHACL violations (or an inconsistent graph); 2 an input cannot
 be read (the message names ``file:line``), a bad query or bad usage; 3 the output folder
-cannot be written.
+cannot be written; 4 the external store could not be reached or refused the graphs.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,7 +21,12 @@ from poli_kg import build as building
 from poli_kg.namespaces import PREFIXES
 from poli_kg.validation import ValidationFailed, compact_iri, display_term, format_report
 
-EXIT_OK, EXIT_VIOLATIONS, EXIT_INPUT, EXIT_OUTPUT = 0, 1, 2, 3
+EXIT_OK, EXIT_VIOLATIONS, EXIT_INPUT, EXIT_OUTPUT, EXIT_STORE = 0, 1, 2, 3, 4
+STORE_HELP = (
+    "where queries are answered (env POLI_KG_STORE; default: oxigraph): "
+    "oxigraph (the build's on-disk store) | oxigraph:PATH (a persistent store in PATH, "
+    "loaded once, reopened on restart) | oxigraph-memory | memory (rdflib) | "
+    "sparql:URL (any SPARQL 1.1 server's query endpoint, loaded with 'poli-kg publish')")
 MAX_CELL = 80
 RESULT_FORMATS = {"json": ox.QueryResultsFormat.JSON, "csv": ox.QueryResultsFormat.CSV,
                   "tsv": ox.QueryResultsFormat.TSV, "xml": ox.QueryResultsFormat.XML}
@@ -227,6 +233,58 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --------------------------------------------------------------------------- publish
+
+def _credentials(args: argparse.Namespace) -> tuple[str, str] | None:
+    """(user, password) from --user / --password-file or POLI_KG_STORE_USER / _PASSWORD."""
+    from poli_kg.publish import read_password_file
+
+    user = args.user or os.environ.get("POLI_KG_STORE_USER")
+    if args.password_file:
+        password: str | None = read_password_file(args.password_file)
+    else:
+        password = os.environ.get("POLI_KG_STORE_PASSWORD")
+    if user is None and password is None:
+        return None
+    if user is None or password is None:
+        raise ValueError("give both a user and a password (POLI_KG_STORE_USER and "
+                         "POLI_KG_STORE_PASSWORD, or --user and --password-file)")
+    return user, password
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    """Load the named graphs of the build in --out, as it is, into an external SPARQL store."""
+    from poli_kg.publish import NQUADS_FILE, PublishError, publish
+
+    try:
+        auth = _credentials(args)
+    except (ValueError, OSError) as exc:
+        _err(f"error: {exc}")
+        return EXIT_INPUT
+    if not (Path(args.out) / NQUADS_FILE).is_file():
+        _err(f"error: {args.out} holds no build: run 'poli-kg build --out {args.out}' first")
+        return EXIT_INPUT
+    info = building.read_build_info(args.out) or {}
+    try:
+        current = building.inputs_digest(building.Sources(args.project))
+    except (building.InputError, OSError):
+        current = None
+    if current is not None and info.get("inputs_sha256") != current:
+        _err(f"warning: the build in {args.out} is not of the project's current inputs; "
+             "publishing it as it is ('poli-kg build' first to publish the current data)")
+    try:
+        result = publish(args.out, args.to, graph_store_url=args.graph_store,
+                         update_url=args.update, auth=auth, chunk_triples=args.chunk,
+                         timeout=args.timeout,
+                         progress=lambda line: print(line, flush=True))
+    except PublishError as exc:
+        _err(f"error: {exc}")
+        return EXIT_STORE
+    print(f"published {result.triples} triples in {len(result.graphs)} graphs to {args.to}; "
+          "the store's counts match the build")
+    return EXIT_OK
+
+
 # --------------------------------------------------------------------------- main
 
 def parser() -> argparse.ArgumentParser:
@@ -262,10 +320,34 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--query-timeout", type=float, default=30.0, help="seconds per query")
     s.add_argument("--max-results", type=int, default=10000, help="rows per SELECT answer")
-    s.add_argument("--store", default="oxigraph", help="query engine (default: oxigraph)")
+    s.add_argument("--store", default=os.environ.get("POLI_KG_STORE", "oxigraph"),
+                   help=STORE_HELP)
     s.add_argument("--workers", type=int, default=None,
                    help="server worker processes (default: the server's choice)")
     s.set_defaults(func=cmd_serve)
+
+    u = sub.add_parser(
+        "publish", parents=[common, out],
+        help="load the built named graphs into an external SPARQL 1.1 store",
+        description="Replace the project's named graphs in a SPARQL 1.1 store with those of "
+                    "the build in --out, as it is (it does not build: run 'poli-kg build' "
+                    "first) (Graph Store HTTP Protocol if --graph-store is given, else "
+                    "SPARQL Update), then check the store's triple counts through --to. "
+                    "Credentials: POLI_KG_STORE_USER and POLI_KG_STORE_PASSWORD (or --user "
+                    "and --password-file); never on the command line.")
+    u.add_argument("--to", required=True, metavar="URL",
+                   help="the store's SPARQL query endpoint (what 'serve --store sparql:URL' reads)")
+    u.add_argument("--graph-store", metavar="URL",
+                   help="SPARQL 1.1 Graph Store HTTP Protocol endpoint "
+                        "(Virtuoso: /sparql-graph-crud-auth, Fuseki: /DATASET/data)")
+    u.add_argument("--update", metavar="URL",
+                   help="SPARQL Update endpoint (default: --to; Virtuoso: /sparql-auth)")
+    u.add_argument("--user", help="user name (default: env POLI_KG_STORE_USER)")
+    u.add_argument("--password-file", metavar="FILE",
+                   help="file whose first line is the password (default: env POLI_KG_STORE_PASSWORD)")
+    u.add_argument("--chunk", type=int, default=20_000, help="triples per request (default 20000)")
+    u.add_argument("--timeout", type=float, default=600.0, help="seconds per request")
+    u.set_defaults(func=cmd_publish)
     return p
 
 

@@ -31,12 +31,18 @@ call to a per-thread child process (:mod:`poli_kg.executor`) that has the
 backend open, and raises :class:`QueryTimeout` when the call takes longer than
 its timeout (the child is killed).  Errors are :class:`QueryError` subclasses:
 :class:`QuerySyntaxError` (message with line:column), :class:`QueryEvaluationError`,
-:class:`QueryRefused`, :class:`StoreUnavailable`.
+:class:`QueryRefused`, :class:`StoreUnavailable` (and its :class:`StoreTimeout`: a remote
+store stopped the query itself, or marked its answer as incomplete).
 
-Backends (``spec`` strings, config key ``STORE``):
+Backends (``spec`` strings, config key ``STORE``, ``poli-kg serve --store``):
 
 ``oxigraph`` (default)
     the on-disk pyoxigraph store ``BUILD_DIR/store``, opened read-only in each child.
+``oxigraph:PATH``
+    a persistent pyoxigraph store in the folder ``PATH`` (:func:`prepare_persistent_store`):
+    loaded from the build's N-Quads once, when the folder does not hold this build yet;
+    a restart reopens it without loading (``PATH/poli-kg-store.json`` records which
+    build it holds and how many loads there were).
 ``oxigraph-memory``
     an in-memory pyoxigraph store loaded from ``BUILD_DIR/poli-kg.trig`` in each child.
 ``memory``
@@ -44,24 +50,42 @@ Backends (``spec`` strings, config key ``STORE``):
     (children share it copy-on-write).  ``FROM`` never fetches anything
     (``SPARQL_LOAD_GRAPHS = False``).
 ``sparql:URL``
-    a remote SPARQL endpoint (reserved; see :func:`open_backend`).
+    any SPARQL 1.1 server's query endpoint (:class:`SparqlBackend`; load it with
+    :func:`poli_kg.publish.publish`).  The child process sends each query with the SPARQL
+    1.1 Protocol and parses the answer into the same terms as the embedded engines, so
+    serialisation, caps and bindings behave identically.  Before anything is sent the
+    query must parse as standard SPARQL 1.1 and pass the same refusals as the endpoint
+    (update, SERVICE, graphs outside the dataset, and store extension functions such as
+    Virtuoso's ``bif:``/``sql:``); the dataset is always sent explicitly (the project's
+    named graphs), so the store's other graphs are never visible.  The child may connect
+    to that one host and port only.
 """
 
 from __future__ import annotations
 
 import csv
+import fcntl
 import functools
+import hashlib
+import http.client
 import io
 import json
 import logging
+import os
 import re
+import shutil
+import socket
+import sys
 import threading
 import time
+import xml.etree.ElementTree as ET
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import IO, Any, TypeAlias
+from urllib.parse import urlencode, urlsplit
 from xml.sax.saxutils import escape as xml_escape
 from xml.sax.saxutils import quoteattr
 
@@ -72,21 +96,30 @@ from rdflib.term import Identifier, Node
 
 from poli_kg.executor import ChildFailed, Executor, NetworkAccessDenied, QueryTimeout
 from poli_kg.namespaces import NAMED_GRAPHS, PREFIXES, bind_prefixes
-from poli_kg.sparqllex import bind_variables, scan
+from poli_kg.sparqllex import bind_variables, expand_unicode_escapes, scan, tokens
 
 __all__ = [
-    "BACKENDS", "Backend", "ChildFailed", "GRAPH_MEDIA_TYPES", "OxigraphBackend", "QueryError",
-    "QueryEvaluationError", "QueryRefused", "QueryResult", "QuerySyntaxError", "QueryTimeout",
-    "RESULT_MEDIA_TYPES", "RdflibBackend", "Store", "StoreUnavailable", "get_store",
-    "init_app", "open_backend", "sparql_term",
+    "BACKENDS", "BACKEND_FORMS", "Backend", "ChildFailed", "GRAPH_MEDIA_TYPES",
+    "OxigraphBackend", "QueryError", "QueryEvaluationError", "QueryRefused", "QueryResult",
+    "QuerySyntaxError", "QueryTimeout", "RESULT_MEDIA_TYPES", "RdflibBackend", "SparqlBackend",
+    "Store", "StoreTimeout", "StoreUnavailable", "get_store", "init_app", "open_backend",
+    "parse_graph_results", "parse_json_results", "parse_spec", "parse_xml_results",
+    "prepare_persistent_store", "read_persistent_manifest", "sparql_term",
+    "strip_dataset_clauses",
 ]
 
 log = logging.getLogger(__name__)
 
 BACKENDS = ("oxigraph", "oxigraph-memory", "memory")
-"""Backend specs understood by :func:`open_backend` (plus ``sparql:URL``, reserved)."""
+"""Backend specs over the local build (the parametrised ``oxigraph:PATH`` and
+``sparql:URL`` are listed in :data:`BACKEND_FORMS`)."""
+BACKEND_FORMS = ("oxigraph", "oxigraph:PATH", "oxigraph-memory", "memory", "sparql:URL")
+"""Every form of backend spec :func:`open_backend` understands (for help texts)."""
 TRIG_FILE = "poli-kg.trig"
+NQUADS_FILE = "poli-kg.nq"
+BUILD_INFO = "build.json"
 STORE_DIR = "store"
+PERSISTENT_MANIFEST = "poli-kg-store.json"
 
 SPARQL_RESULTS_JSON = "application/sparql-results+json"
 SPARQL_RESULTS_XML = "application/sparql-results+xml"
@@ -143,7 +176,11 @@ class QueryRefused(QueryError):
 
 
 class StoreUnavailable(QueryError):
-    """The store could not be opened (not built yet, unreadable, ...)."""
+    """The store could not be opened (not built yet, unreadable, unreachable, ...)."""
+
+
+class StoreTimeout(StoreUnavailable):
+    """A remote store stopped the query itself (its own time limit) or cut its answer short."""
 
 
 @dataclass(frozen=True)
@@ -524,12 +561,12 @@ class OxigraphBackend(Backend):
         self.spec = spec
 
     @classmethod
-    def open_read_only(cls, path: str | Path) -> OxigraphBackend:
+    def open_read_only(cls, path: str | Path, spec: str = "oxigraph") -> OxigraphBackend:
         """Open the on-disk store at ``path`` read-only (call this after forking)."""
         if not Path(path).is_dir():
             raise StoreUnavailable(f"no store at {path}: build the graph first")
         try:
-            return cls(ox.Store.read_only(str(path)), "oxigraph")
+            return cls(ox.Store.read_only(str(path)), spec)
         except OSError as exc:
             raise StoreUnavailable(f"cannot open the store at {path}: {exc}") from exc
 
@@ -650,6 +687,621 @@ class RdflibBackend(Backend):
             raise QueryEvaluationError(f"query evaluation failed: {exc}") from None
 
 
+# -- oxigraph:PATH, a persistent store outside the build -------------------------------
+
+def _sha256_file(path: Path) -> str:
+    """SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _build_info(build: Path) -> dict[str, Any]:
+    """The build's ``build.json`` (empty when absent or unreadable)."""
+    try:
+        info = json.loads((build / BUILD_INFO).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return info if isinstance(info, dict) else {}
+
+
+def _source_digest(info: Mapping[str, Any], source: Path) -> str:
+    """SHA-256 of the build's N-Quads: as ``build.json`` records it, else computed."""
+    files = info.get("files")
+    recorded = files.get(source.name) if isinstance(files, dict) else None
+    digest = recorded.get("sha256") if isinstance(recorded, dict) else None
+    if isinstance(digest, str) and re.fullmatch(r"[0-9a-f]{64}", digest):
+        return digest
+    return _sha256_file(source)
+
+
+def read_persistent_manifest(path: str | Path) -> dict[str, Any] | None:
+    """The manifest of an ``oxigraph:PATH`` folder (which build it holds, loads), or None."""
+    try:
+        manifest = json.loads((Path(path) / PERSISTENT_MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if isinstance(manifest, dict) and isinstance(manifest.get("store"), str):
+        return manifest
+    return None
+
+
+def _write_json_atomically(path: Path, data: Mapping[str, Any]) -> None:
+    """Write JSON to ``path`` through a temporary file and a rename."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def prepare_persistent_store(path: str | Path, build_dir: str | Path) -> Path:
+    """Make the folder ``path`` hold the build's graph; return the store folder to open.
+
+    If ``path`` already holds this build (same SHA-256 of ``poli-kg.nq``, as recorded in
+    ``PATH/poli-kg-store.json``) the store is reopened as it is: nothing is loaded.
+    Otherwise the N-Quads are bulk-loaded into a new folder ``PATH/store-<sha>-<time>``,
+    the manifest is switched to it atomically (its ``loads`` counter goes up by one), and
+    store folders older than the previous one are deleted (a server still reading the
+    previous one keeps working).  Servers starting together on the same ``path`` take
+    turns (``PATH/.lock``): the second one reopens what the first loaded.  Without a build
+    the store already in ``path`` is reopened; with neither, :class:`StoreUnavailable`.
+    Call this before forking (the store is closed again when it returns).
+    """
+    root = Path(path).expanduser().absolute()
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        lock = open(root / ".lock", "a+b")  # noqa: SIM115 - held until the end
+    except OSError as exc:
+        raise StoreUnavailable(f"cannot use {root} for the store: {exc.strerror or exc}") from exc
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        manifest = read_persistent_manifest(root)
+        current = root / manifest["store"] if manifest else None
+        build = Path(build_dir).resolve()  # one build, even if the symlink is swapped meanwhile
+        source = build / NQUADS_FILE
+        if not source.is_file():
+            if current is not None and current.is_dir():
+                log.warning("%s does not exist: reopening the store in %s as it is (build %s)",
+                            source, root, manifest.get("source_sha256", "?")[:12])
+                return current
+            raise StoreUnavailable(f"no store in {root} and no build to load into it "
+                                   f"({source} does not exist): build the graph first")
+        info = _build_info(build)
+        digest = _source_digest(info, source)
+        if (manifest and current is not None and current.is_dir()
+                and manifest.get("source_sha256") == digest):
+            log.info("store %s: reopened without loading (holds build %s, loaded %s; %d load%s)",
+                     current, digest[:12], manifest.get("loaded_at", "?"),
+                     manifest.get("loads", 0), "" if manifest.get("loads", 0) == 1 else "s")
+            return current
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        name = f"store-{digest[:16]}-{stamp}"
+        loading = root / f"{name}.loading"
+        started = time.perf_counter()
+        try:
+            store = ox.Store(str(loading))
+            store.bulk_load(path=str(source), format=ox.RdfFormat.N_QUADS)
+            store.flush()
+            del store  # closes RocksDB before the folder is renamed and forked over
+            os.rename(loading, root / name)
+        except (OSError, SyntaxError) as exc:
+            shutil.rmtree(loading, ignore_errors=True)
+            raise StoreUnavailable(f"cannot load {source} into {root}: {exc}") from exc
+        seconds = time.perf_counter() - started
+        loads = int(manifest.get("loads", 0)) + 1 if manifest else 1
+        _write_json_atomically(root / PERSISTENT_MANIFEST, {
+            "store": name,
+            "source": str(source),
+            "source_sha256": digest,
+            "inputs_sha256": info.get("inputs_sha256"),
+            "triples": info.get("triples"),
+            "loaded_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "load_seconds": round(seconds, 3),
+            "loads": loads,
+            "previous": manifest["store"] if manifest else None,
+        })
+        keep = {name, manifest["store"] if manifest else ""}
+        for old in root.glob("store-*"):
+            if old.name not in keep and old.is_dir():
+                shutil.rmtree(old, ignore_errors=True)
+        log.info("store %s: loaded build %s in %.2f s (load %d)", root / name, digest[:12],
+                 seconds, loads)
+        return root / name
+
+
+# -- sparql:URL, any SPARQL 1.1 server --------------------------------------------------
+
+EMPTY_GRAPH = "urn:x-poli-kg:empty-graph"
+"""A graph name no store holds: sent when a part of the dataset must be empty."""
+EXTENSION_SCHEMES = ("bif:", "sql:", "java:")
+"""IRI schemes of store extension functions, refused anywhere in a query sent to a store:
+Virtuoso runs ``bif:`` built-ins (``bif:http_get`` fetches URLs, from the store's host)
+and ``sql:`` procedures from SPARQL, Jena ARQ loads ``java:`` classes."""
+EXTENSION_PREFIXES = ("bif", "sql")
+"""Prefixes Virtuoso predeclares for them (refused even when the query does not declare them)."""
+RESULTS_ACCEPT = "application/sparql-results+xml, application/sparql-results+json;q=0.9"
+GRAPH_ACCEPT = ("application/n-triples, text/plain;q=0.9, application/rdf+xml;q=0.5, "
+                "text/turtle;q=0.2")
+_SRX = "{http://www.w3.org/2005/sparql-results#}"
+_XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+_BNODE_LABEL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_-])?")
+_RDF_RESPONSE_FORMATS = {
+    "application/n-triples": ox.RdfFormat.N_TRIPLES,
+    "text/plain": ox.RdfFormat.N_TRIPLES,
+    "application/rdf+xml": ox.RdfFormat.RDF_XML,
+    "text/turtle": ox.RdfFormat.TURTLE,
+    "application/x-turtle": ox.RdfFormat.TURTLE,
+}
+_TIMEOUT_MARKERS = ("S1TAT", "S1T00", "SR171", "timed out", "timeout")
+_NETWORK_AUDIT_EVENTS = frozenset({"socket.connect", "socket.getaddrinfo", "urllib.Request"})
+
+
+def parse_spec(spec: str) -> tuple[str, str | None]:
+    """``(kind, argument)`` of a backend spec; kinds: the :data:`BACKENDS`, ``oxigraph-path``
+    (argument: the folder) and ``sparql`` (argument: the endpoint URL).
+
+    Raises ValueError for unknown specs and unusable URLs (credentials in the URL are
+    refused: they would end up in logs and in ``/healthz``).
+    """
+    if spec in BACKENDS:
+        return spec, None
+    if spec.startswith("oxigraph:"):
+        folder = spec[len("oxigraph:"):]
+        if not folder:
+            raise ValueError("store 'oxigraph:' needs a folder: oxigraph:PATH")
+        return "oxigraph-path", folder
+    if spec.startswith("sparql:"):
+        url = spec[len("sparql:"):]
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(
+                f"store {spec!r}: give the endpoint as sparql:http(s)://HOST[:PORT]/PATH")
+        if parts.username is not None or parts.password is not None:
+            raise ValueError("store sparql:URL: do not put credentials in the URL")
+        if parts.fragment:
+            raise ValueError(f"store {spec!r}: the endpoint URL cannot have a #fragment")
+        try:
+            parts.port  # noqa: B018 - raises ValueError for a malformed port
+        except ValueError as exc:
+            raise ValueError(f"store {spec!r}: {exc}") from None
+        return "sparql", url
+    raise ValueError(f"unknown store {spec!r}; choose one of {', '.join(BACKEND_FORMS)}")
+
+
+def _bnode_label(value: str) -> str:
+    """A blank node label every RDF syntax accepts (Virtuoso answers ``nodeID://b10001``)."""
+    if _BNODE_LABEL.fullmatch(value):
+        return value
+    return "x" + value.encode("utf-8").hex()
+
+
+def _literal(lexical: str, datatype: str | None, language: str | None) -> Term:
+    """A neutral literal term, its datatype filled in as RDF 1.1 has it."""
+    return ("literal", lexical, datatype or (RDF_LANG_STRING if language else XSD_STRING),
+            language or None)
+
+
+def _term_from_json(value: Mapping[str, Any]) -> Term:
+    """A term of SPARQL 1.1 Query Results JSON (and the SPARQL 1.0 ``typed-literal``)."""
+    kind = value.get("type")
+    if kind == "uri":
+        return ("uri", str(value["value"]))
+    if kind == "bnode":
+        return ("bnode", _bnode_label(str(value["value"])))
+    if kind in ("literal", "typed-literal"):
+        return _literal(str(value["value"]), value.get("datatype"), value.get("xml:lang"))
+    if kind == "triple":
+        parts = value["value"]
+        return ("triple", _term_from_json(parts["subject"]), _term_from_json(parts["predicate"]),
+                _term_from_json(parts["object"]))
+    raise ValueError(f"unknown term type {kind!r}")
+
+
+def parse_json_results(stream: IO[bytes], limit: int | None = None) -> RawResult:
+    """SPARQL Query Results JSON as a :class:`RawResult` (at most ``limit`` rows)."""
+    doc = json.load(stream)
+    if "boolean" in doc:
+        return RawResult(form="ASK", boolean=bool(doc["boolean"]))
+    variables = [str(v) for v in doc["head"]["vars"]]
+    rows: list[tuple[Term | None, ...]] = []
+    truncated = False
+    for binding in doc["results"]["bindings"]:
+        if limit is not None and len(rows) == limit:
+            truncated = True
+            break
+        rows.append(tuple(_term_from_json(binding[v]) if v in binding else None
+                          for v in variables))
+    return RawResult(form="SELECT", variables=variables, rows=rows, truncated=truncated)
+
+
+def _term_from_xml(element: ET.Element) -> Term:
+    """A term of SPARQL Query Results XML (``uri``, ``bnode``, ``literal``, ``triple``)."""
+    tag = element.tag.removeprefix(_SRX)
+    if tag == "uri":
+        return ("uri", element.text or "")
+    if tag == "bnode":
+        return ("bnode", _bnode_label(element.text or ""))
+    if tag == "literal":
+        return _literal(element.text or "", element.get("datatype"), element.get(_XML_LANG))
+    if tag == "triple":
+        parts = {child.tag.removeprefix(_SRX): _term_from_xml(child[0]) for child in element}
+        return ("triple", parts["subject"], parts["predicate"], parts["object"])
+    raise ValueError(f"unknown term element {tag!r}")
+
+
+def parse_xml_results(stream: IO[bytes], limit: int | None = None) -> RawResult:
+    """SPARQL Query Results XML as a :class:`RawResult`, read incrementally: reading stops
+    after ``limit`` rows and one more (which only sets ``truncated``)."""
+    variables: list[str] = []
+    rows: list[tuple[Term | None, ...]] = []
+    boolean: bool | None = None
+    truncated = False
+    for _event, element in ET.iterparse(stream, events=("end",)):
+        tag = element.tag
+        if tag == _SRX + "variable":
+            variables.append(element.get("name", ""))
+        elif tag == _SRX + "result":
+            if limit is not None and len(rows) == limit:
+                truncated = True
+                break
+            values = {b.get("name"): _term_from_xml(b[0])
+                      for b in element.iter(_SRX + "binding") if len(b)}
+            rows.append(tuple(values.get(v) for v in variables))
+            element.clear()
+        elif tag == _SRX + "boolean":
+            boolean = (element.text or "").strip() == "true"
+    if boolean is not None:
+        return RawResult(form="ASK", boolean=boolean)
+    return RawResult(form="SELECT", variables=variables, rows=rows, truncated=truncated)
+
+
+def parse_graph_results(
+    stream: IO[bytes], media_type: str, limit: int | None = None
+) -> tuple[list[tuple[Term, Term, Term]], bool]:
+    """Triples of a CONSTRUCT / DESCRIBE answer (N-Triples, RDF/XML or Turtle), read
+    incrementally; returns at most ``limit`` triples and whether there were more."""
+    fmt = _RDF_RESPONSE_FORMATS[media_type]
+    triples = []
+    for quad in ox.parse(stream, format=fmt):
+        if limit is not None and len(triples) == limit:
+            return triples, True
+        triples.append((term_from_ox(quad.subject), term_from_ox(quad.predicate),
+                        term_from_ox(quad.object)))
+    return triples, False
+
+
+def _extension_iri(query: str) -> str | None:
+    """The first IRI or prefixed name of ``query`` in a store extension namespace, if any."""
+    for text in dict.fromkeys((query, expand_unicode_escapes(query))):
+        for tok in tokens(text):
+            if tok.kind == "IRI" and tok.text[1:-1].lower().startswith(EXTENSION_SCHEMES):
+                return tok.text
+            if tok.kind == "PNAME" and tok.text.split(":", 1)[0].lower() in EXTENSION_PREFIXES:
+                return tok.text
+    return None
+
+
+def strip_dataset_clauses(query: str) -> str:
+    """``query`` without its ``FROM`` / ``FROM NAMED`` clauses (the text around is kept).
+
+    The SPARQL protocol's ``default-graph-uri`` / ``named-graph-uri`` replace the query's
+    dataset; Virtuoso adds them to it instead, so the backend sends the dataset only
+    through the protocol.  Raises QueryRefused if a dataset clause is left (spelled in a
+    way the lexer does not take apart).
+    """
+    toks = tokens(query)
+    spans: list[tuple[int, int]] = []
+    i = 0
+    while i < len(toks):
+        if toks[i].is_word("FROM"):
+            j = i + 1
+            if j < len(toks) and toks[j].is_word("NAMED"):
+                j += 1
+            if j < len(toks) and toks[j].kind in ("IRI", "PNAME"):
+                spans.append((toks[i].start, toks[j].end))
+                i = j + 1
+                continue
+        i += 1
+    out = query
+    for start, end in reversed(spans):
+        out = out[:start] + " " + out[end:]
+    if scan(out).has_dataset_clause:
+        raise QueryRefused("this query's FROM clauses cannot be passed to the store: "
+                           "write them plainly, FROM <iri>")
+    return out
+
+
+def _allow_connections_to(host: str, port: int) -> set[str]:
+    """In a query child process: let connections to ``host:port`` through, and nothing else.
+
+    The executor refuses every connection in its children (an audit hook; see
+    :mod:`poli_kg.executor`).  A remote backend has to reach its store, so this replaces
+    that blanket refusal, in this child only, by an audit hook that lets through name
+    lookups of ``host`` and connections to ``port`` of the addresses in the returned set
+    (``host`` itself, and the addresses it resolves to, which the caller adds), and still
+    refuses everything else (``urllib`` included).  Audit hooks cannot be removed: the
+    child keeps the restriction for life.
+    """
+    from poli_kg import executor as executor_module
+
+    allowed = {host.lower().strip("[]")}
+
+    def restrict(event: str, args: tuple[Any, ...]) -> None:
+        if event not in _NETWORK_AUDIT_EVENTS:
+            return
+        if event == "socket.getaddrinfo":
+            name = args[0].decode() if isinstance(args[0], bytes) else str(args[0])
+            if name.lower() in allowed:
+                return
+        elif event == "socket.connect":
+            address = args[1]
+            if (isinstance(address, tuple) and len(address) >= 2
+                    and str(address[0]).lower() in allowed and address[1] == port):
+                return
+        raise NetworkAccessDenied(
+            f"network access is limited to the store while answering queries (refused {event})")
+
+    sys.addaudithook(restrict)
+    executor_module._NETWORK_EVENTS = frozenset()  # noqa: SLF001 - replaced by `restrict`
+    return allowed
+
+
+class SparqlBackend(Backend):
+    """A remote SPARQL 1.1 endpoint, queried with the SPARQL 1.1 Protocol (``http.client``).
+
+    * **Refusals first.**  Nothing is sent unless the query parses as standard SPARQL 1.1
+      (pyoxigraph's parser; Virtuoso's ``DEFINE`` pragmas do not) and passes the checks of
+      the endpoint: no update, no SERVICE, no graph outside :attr:`graphs`, and no IRI of
+      a store extension namespace (:data:`EXTENSION_SCHEMES`).
+    * **The dataset is always explicit.**  Without FROM / protocol graphs the query runs
+      over :attr:`graphs` (default graph = their union, named graphs = them), so graphs
+      the store holds besides the project's (Virtuoso's system graphs) are invisible.  The
+      query's FROM clauses are moved into the protocol parameters
+      (:func:`strip_dataset_clauses`); an empty part is sent as :data:`EMPTY_GRAPH`.
+    * **Faithful terms.**  SELECT / ASK answers are asked for as SPARQL Results XML and
+      read incrementally (Virtuoso 7's JSON writer prints ``xsd:boolean`` values as 1/0),
+      graphs as N-Triples (Virtuoso's Turtle writer drops the datatype of integral
+      ``xsd:decimal`` values).  JSON, RDF/XML and Turtle answers are read too.
+    * **Caps and partial answers.**  Reading stops after ``limit`` results (the connection
+      is then closed).  An answer the store marks as incomplete (HTTP 206, Virtuoso's
+      ``X-SQL-State: S1TAT``) is refused with :class:`StoreTimeout`, never passed on.
+    * **Errors.**  Unreachable store, 401/403/404, redirects: :class:`StoreUnavailable`;
+      the store's own time limit: :class:`StoreTimeout`; a query the store rejects:
+      :class:`QueryEvaluationError` with the first line of its message.
+
+    One keep-alive connection per child process; a stale one is replaced once.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        graphs: Sequence[str] = tuple(str(g) for g in NAMED_GRAPHS),
+        connect_timeout: float = 10.0,
+        read_timeout: float = 3600.0,
+        allowed_addresses: set[str] | None = None,
+    ) -> None:
+        kind, _ = parse_spec("sparql:" + url)
+        assert kind == "sparql"
+        parts = urlsplit(url)
+        self.url = url
+        self.spec = "sparql:" + url
+        self.graphs = tuple(graphs)
+        self._https = parts.scheme == "https"
+        self._host = parts.hostname or ""
+        self._port = parts.port or (443 if self._https else 80)
+        self._target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        self._connect_timeout = connect_timeout
+        self._read_timeout = read_timeout
+        self._allowed = allowed_addresses
+        self._conn: http.client.HTTPConnection | None = None
+        self._parser = ox.Store()  # empty: used only to check the syntax
+
+    @classmethod
+    def open_in_child(cls, url: str, graphs: Sequence[str], parent_pid: int) -> SparqlBackend:
+        """Opener for query children: allow connections to the store's host, then open.
+
+        Called in the process that created the opener (``open_backend``) it leaves the
+        network alone.
+        """
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        allowed = (_allow_connections_to(parts.hostname or "", port)
+                   if os.getpid() != parent_pid else None)
+        return cls(url, graphs=graphs, allowed_addresses=allowed)
+
+    # -- checks -----------------------------------------------------------------------
+
+    def _refuse(self, query: str, default_graph_uris: Sequence[str],
+                named_graph_uris: Sequence[str]) -> Any:
+        """Raise QueryRefused for what the endpoint refuses; return the lexer's findings."""
+        info = scan(query)
+        if info.is_update:
+            raise QueryRefused("SPARQL Update is not allowed: this endpoint is read-only.")
+        if info.service:
+            raise QueryRefused("SERVICE (federated query) is not allowed: this endpoint "
+                               "queries only its own dataset.")
+        if info.unresolved_graphs:
+            raise QueryRefused("Unknown graph " + ", ".join(map(repr, info.unresolved_graphs))
+                               + " (write FROM <iri>).")
+        named = [*info.from_graphs, *info.from_named_graphs, *default_graph_uris,
+                 *named_graph_uris]
+        foreign = [iri for iri in dict.fromkeys(named) if iri not in self.graphs]
+        if foreign:
+            raise QueryRefused("Unknown graph " + ", ".join(f"<{g}>" for g in foreign)
+                               + ": this endpoint queries only its own dataset.")
+        extension = _extension_iri(query)
+        if extension is not None:
+            raise QueryRefused(f"{extension}: the store's extension functions are not "
+                               "allowed; use standard SPARQL 1.1.")
+        return info
+
+    def _form(self, query: str) -> str:
+        """The query's form, after checking that it parses as standard SPARQL 1.1."""
+        try:
+            result = self._parser.query(query)
+        except SyntaxError as exc:
+            raise QuerySyntaxError(_short(str(exc))) from None
+        except (OSError, RuntimeError, ValueError):  # evaluation on the empty store failed
+            return scan(query).form or "SELECT"
+        if isinstance(result, ox.QueryBoolean):
+            return "ASK"
+        if isinstance(result, ox.QueryTriples):
+            return "DESCRIBE" if _is_describe(query) else "CONSTRUCT"
+        return "SELECT"
+
+    # -- HTTP ---------------------------------------------------------------------------
+
+    def _connection(self) -> http.client.HTTPConnection:
+        """The keep-alive connection to the store (created on first use)."""
+        if self._conn is None:
+            if self._allowed is not None:
+                for *_rest, sockaddr in socket.getaddrinfo(self._host, self._port,
+                                                           type=socket.SOCK_STREAM):
+                    self._allowed.add(str(sockaddr[0]).lower())
+            cls = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
+            self._conn = cls(self._host, self._port, timeout=self._connect_timeout)
+        return self._conn
+
+    def close(self) -> None:
+        """Close the connection to the store."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _post(self, params: Sequence[tuple[str, str]], accept: str) -> http.client.HTTPResponse:
+        """POST a protocol request; return the response (headers read, body not yet)."""
+        body = urlencode(params).encode("utf-8")
+        headers = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
+                   "Accept": accept, "Accept-Encoding": "identity",
+                   "User-Agent": "poli-kg (SPARQL 1.1 Protocol client)"}
+        for attempt in (1, 2):
+            reused = self._conn is not None
+            try:
+                conn = self._connection()
+                conn.request("POST", self._target, body=body, headers=headers)
+                if conn.sock is not None:
+                    conn.sock.settimeout(self._read_timeout)
+                return conn.getresponse()
+            except NetworkAccessDenied as exc:
+                self.close()
+                raise StoreUnavailable(f"cannot reach the store at {self.url}: {exc}") from None
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as exc:
+                self.close()  # a keep-alive connection the store had closed: retry once
+                if attempt == 2 or not reused:
+                    raise StoreUnavailable(
+                        f"the store at {self.url} closed the connection: {exc}") from None
+            except TimeoutError:
+                self.close()
+                raise StoreUnavailable(f"the store at {self.url} did not answer in time") \
+                    from None
+            except (OSError, http.client.HTTPException) as exc:
+                self.close()
+                reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+                raise StoreUnavailable(f"cannot reach the store at {self.url}: {reason}") \
+                    from None
+        raise AssertionError("unreachable")
+
+    def _fail(self, response: http.client.HTTPResponse) -> QueryError:
+        """The error for a non-200 answer (the connection is closed)."""
+        status = response.status
+        try:
+            text = response.read(4096).decode("utf-8", errors="replace")
+        except (OSError, http.client.HTTPException):
+            text = ""
+        self.close()
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        message = _short(lines[0], 300) if lines else f"HTTP {status} {response.reason}"
+        if 300 <= status < 400:
+            return StoreUnavailable(f"the store at {self.url} redirects (HTTP {status}) to "
+                                    f"{response.getheader('Location')}: use that URL")
+        if status in (401, 403, 407):
+            return StoreUnavailable(f"the store at {self.url} refused access (HTTP {status}); "
+                                    "serve from an anonymous, read-only endpoint")
+        if status == 404:
+            return StoreUnavailable(f"no SPARQL endpoint at {self.url} (HTTP 404)")
+        if status in (408, 504) or (status >= 500 and any(
+                marker.lower() in text.lower() for marker in _TIMEOUT_MARKERS)):
+            return StoreTimeout(f"the store stopped the query: {message}")
+        if status in (502, 503):
+            return StoreUnavailable(f"the store at {self.url} is unavailable (HTTP {status})")
+        if 400 <= status < 500:
+            return QueryEvaluationError(f"the store refused the query: {message}")
+        return QueryEvaluationError(f"the store could not answer the query: {message}")
+
+    def _read(self, response: http.client.HTTPResponse, form: str,
+              limit: int | None) -> RawResult:
+        """Parse a 200 answer; keep the connection if the answer was read to its end."""
+        state = response.getheader("X-SQL-State") or ""
+        if response.status == 206 or state.upper().startswith("S1TAT"):
+            self.close()
+            detail = response.getheader("X-SQL-Message") or "incomplete results"
+            raise StoreTimeout("the store returned an incomplete answer (it stopped the query: "
+                               f"{_short(detail, 200)}); partial results are never passed on")
+        media_type = (response.getheader("Content-Type") or "").split(";")[0].strip().lower()
+        try:
+            if form in ("CONSTRUCT", "DESCRIBE"):
+                if media_type not in _RDF_RESPONSE_FORMATS:
+                    raise QueryEvaluationError(
+                        f"the store answered {media_type or 'no content type'}, not RDF")
+                triples, truncated = parse_graph_results(response, media_type, limit)
+                raw = RawResult(form=form, triples=triples, truncated=truncated)
+            elif media_type in ("application/sparql-results+xml", "application/xml", "text/xml"):
+                raw = parse_xml_results(response, limit)
+            elif media_type in ("application/sparql-results+json", "application/json"):
+                raw = parse_json_results(response, limit)
+            else:
+                raise QueryEvaluationError(
+                    f"the store answered {media_type or 'no content type'}, not SPARQL results")
+        except QueryEvaluationError:
+            self.close()
+            raise
+        except (ValueError, KeyError, TypeError, IndexError, SyntaxError, ET.ParseError) as exc:
+            self.close()
+            raise QueryEvaluationError(f"the store's answer could not be read: {exc}") from None
+        except (OSError, http.client.HTTPException) as exc:
+            self.close()
+            raise StoreUnavailable(f"the connection to the store broke: {exc}") from None
+        if raw.truncated or not response.isclosed() and response.read(1):
+            self.close()  # unread rest: the connection cannot be reused
+        elif response.will_close:
+            self.close()
+        return raw
+
+    # -- evaluation ---------------------------------------------------------------------
+
+    def evaluate(
+        self,
+        query: str,
+        *,
+        default_graph_uris: Sequence[str] = (),
+        named_graph_uris: Sequence[str] = (),
+        limit: int | None = None,
+    ) -> RawResult:
+        """See :meth:`Backend.evaluate` and the class documentation."""
+        info = self._refuse(query, default_graph_uris, named_graph_uris)
+        form = self._form(query)
+        if default_graph_uris or named_graph_uris:
+            default, named = list(default_graph_uris), list(named_graph_uris)
+        elif info.has_dataset_clause:
+            default, named = list(info.from_graphs), list(info.from_named_graphs)
+        else:
+            default, named = list(self.graphs), list(self.graphs)
+        text = strip_dataset_clauses(query) if info.has_dataset_clause else query
+        params = [("query", text)]
+        params += [("default-graph-uri", g) for g in default or [EMPTY_GRAPH]]
+        params += [("named-graph-uri", g) for g in named or [EMPTY_GRAPH]]
+        graph_form = form in ("CONSTRUCT", "DESCRIBE")
+        response = self._post(params, GRAPH_ACCEPT if graph_form else RESULTS_ACCEPT)
+        if response.status != 200 and response.status != 206:
+            raise self._fail(response)
+        raw = self._read(response, form, limit)
+        if raw.form != form:
+            raise QueryEvaluationError(f"the store answered a {raw.form} result to a {form} query")
+        return raw
+
+
 def _short(message: str, limit: int = 400) -> str:
     """A parser message cut to its first line and ``limit`` characters."""
     first = message.splitlines()[0] if message else message
@@ -710,12 +1362,27 @@ def open_backend(spec: str, build_dir: str | Path) -> Backend:
 
 
 def backend_opener(spec: str, build_dir: str | Path) -> Callable[[], Backend]:
-    """A callable that opens backend ``spec``; memory datasets are loaded right now.
+    """A callable that opens backend ``spec``; memory datasets are loaded right now, and
+    an ``oxigraph:PATH`` store is loaded into PATH now if it does not hold the build yet.
 
     RocksDB-based and pyoxigraph stores are opened only when the callable is
-    called (in the child process, after the fork).
+    called (in the child process, after the fork); so is the connection to a
+    ``sparql:URL`` store.
     """
+    kind, argument = parse_spec(spec)
     build = Path(build_dir)
+    if kind == "oxigraph-path":
+        assert argument is not None
+        try:
+            folder = prepare_persistent_store(argument, build)
+        except StoreUnavailable as exc:
+            log.warning("store %s is unavailable: %s", spec, exc)
+            return functools.partial(_unavailable, str(exc))
+        return functools.partial(OxigraphBackend.open_read_only, folder, spec)
+    if kind == "sparql":
+        assert argument is not None
+        return functools.partial(SparqlBackend.open_in_child, argument,
+                                 tuple(str(g) for g in NAMED_GRAPHS), os.getpid())
     if spec in BACKENDS:
         needed = build / (STORE_DIR if spec == "oxigraph" else TRIG_FILE)
         if not needed.exists():  # not built yet: queries answer 503 with a clear message
@@ -730,11 +1397,12 @@ def backend_opener(spec: str, build_dir: str | Path) -> Callable[[], Backend]:
         if not trig.is_file():
             return functools.partial(RdflibBackend.load, trig)
         return functools.partial(_preloaded, RdflibBackend.load(trig))
-    if spec.startswith("sparql:"):
-        # Reserved for a later issue: a backend forwarding queries to the remote
-        # endpoint spec[len("sparql:"):] (SPARQL protocol client + same serialisers).
-        raise ValueError(f"store {spec!r}: remote SPARQL backends are not implemented yet")
-    raise ValueError(f"unknown store {spec!r}; choose one of {', '.join(BACKENDS)}")
+    raise ValueError(f"unknown store {spec!r}; choose one of {', '.join(BACKEND_FORMS)}")
+
+
+def _unavailable(message: str) -> Backend:
+    """Opener of a backend that could not be prepared: every call answers StoreUnavailable."""
+    raise StoreUnavailable(message)
 
 
 # -- the facade used by the web application ---------------------------------------
@@ -755,10 +1423,12 @@ class Store:
         self.build_dir = Path(build_dir)
         self.timeout = timeout
         self.max_results = max_results
+        remote = parse_spec(spec)[0] == "sparql"
         self._executor = Executor(
             backend_opener(spec, build_dir),
             expected_errors=(QueryError, NetworkAccessDenied),
-            isolate_network=isolate_network,
+            # a remote backend's child must reach its store (and only it: see SparqlBackend)
+            isolate_network=isolate_network and not remote,
         )
         self._sizes: dict[str, int] | None = None
         self._sizes_lock = threading.Lock()
