@@ -254,20 +254,11 @@ def answer(store, query: str):
     return parse_xml_results(io.BytesIO(result.body))
 
 
-INTEGER_DIVISION = pytest.mark.xfail(
-    strict=True,
-    reason="Virtuoso 7.2 divides xsd:integer by xsd:integer as integers (75/113 = 0), where "
-           "SPARQL 1.1 (op:numeric-divide) gives an xsd:decimal; the rates become 66 and 64 "
-           "instead of 66.4 and 64.2.  Written xsd:decimal(?finanziati) / ?presentati the "
-           "query is portable.")
-
-
 def backend_params() -> list:
     params = []
     for path in QUERIES:
         for spec in (*EMBEDDED[1:], "sparql"):
-            marks = [INTEGER_DIVISION] if spec == "sparql" and path.name.startswith("14-") else []
-            params.append(pytest.param(path, spec, id=f"{path.stem}-{spec}", marks=marks))
+            params.append(pytest.param(path, spec, id=f"{path.stem}-{spec}"))
     return params
 
 
