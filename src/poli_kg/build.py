@@ -12,6 +12,27 @@ glob                      named graph         what
 ``shapes/*.ttl``          —                   SHACL shapes (used, not published)
 ========================  ==================  =========================================
 
+Extra data files (Turtle, or N-Triples for ``*.nt``) outside these globs — e.g. the
+synthetic scale data of ``bench/generate.py`` — join the data graph with
+``Sources(project, extra_data=[path, …])``; they count as inputs (digest, ``build.json``).
+
+The pipeline is built on Oxigraph so that it scales to millions of triples:
+
+* **parse** — oxigraph parses every file (a syntax error is reported as ``file:line``);
+  hand-sized Turtle files (≤ 1 MiB) must also be accepted by rdflib, as before;
+* **reason** — :func:`poli_kg.reasoning.close`: the OWL 2 RL rules the ontology triggers,
+  compiled to SPARQL and run by Oxigraph to a fixpoint (owlrl when the ontology needs more);
+  when the ontology, data and provenance files are those of the build in ``out_dir``
+  (same SHA-256, same pipeline), that build's inferred graph is reused instead;
+* **validate** — pyshacl, the reference, for graphs up to :data:`PYSHACL_MAX_TRIPLES`
+  triples (the project's own graph is always validated by pyshacl); above, the shapes
+  compiled to SPARQL and run on the reasoner's store (:mod:`poli_kg.shaclsparql`, proven to
+  give pyshacl's results; pyshacl again if the shapes use features it does not compile);
+* **write** — every download is serialised by oxigraph from the sorted triples (identical
+  bytes for identical inputs) and gzipped and hashed on a second core; the on-disk store is
+  bulk-loaded in the background from the moment the inputs are parsed (asserted graphs) and
+  reasoned (inferred graph), on the second core.
+
 :func:`build` writes a complete build folder next to ``out_dir`` and then swaps the
 ``out_dir`` symlink to it atomically, so a failed build leaves the previous output
 untouched and readers never see a half-written folder.  The previous build folder is kept
@@ -29,38 +50,41 @@ of the inputs (paths + contents) and the same pipeline (code and library version
 from __future__ import annotations
 
 import fcntl
-import gc
 import gzip
 import hashlib
 import importlib.metadata
 import json
 import os
+import queue
 import re
 import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
+from functools import cached_property
 from pathlib import Path
 
 import pyoxigraph as ox
-from rdflib import BNode, Graph, Literal, URIRef
+from rdflib import BNode, Graph, URIRef
 from rdflib.plugins.parsers.notation3 import BadSyntax
 from rdflib.term import Node
 
-from poli_kg import __version__, reasoning, validation
+from poli_kg import __version__, reasoning, shaclsparql, validation
 from poli_kg.namespaces import (
     BASE, GRAPH_DATA, GRAPH_INFERRED, GRAPH_ONTOLOGY, GRAPH_PROVENANCE, PREFIXES,
     bind_prefixes,
 )
+from poli_kg.reasoning import to_ox, to_rdflib
 from poli_kg.validation import ValidationFailed, ValidationReport
 
 __all__ = [
     "ROOT", "INPUTS", "Sources", "Inputs", "BuildResult", "InputError", "BuildError",
     "ValidationFailed", "load", "inputs_digest", "check", "build", "ensure_built",
-    "DOWNLOAD_FILES", "read_build_info",
+    "DOWNLOAD_FILES", "read_build_info", "VALIDATORS", "PYSHACL_MAX_TRIPLES",
 ]
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,6 +97,7 @@ INPUTS: tuple[tuple[str, str, URIRef | None], ...] = (
     ("data", "data/**/*.ttl", GRAPH_DATA),
     ("shapes", "shapes/*.ttl", None),
 )
+KINDS = tuple(kind for kind, _glob, _graph in INPUTS)
 GRAPH_OF: dict[str, URIRef] = {kind: graph for kind, _glob, graph in INPUTS if graph is not None}
 ASSERTED_KINDS = ("ontology", "data", "provenance")
 
@@ -84,8 +109,13 @@ DOWNLOAD_FILES = (
 BUILD_INFO = "build.json"
 STORE_DIR = "store"
 CHECKSUMS = "SHA256SUMS"
-_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 _STAMP_RE = r"\d{8}T\d{12}Z(?:-\d+)?"
+
+# Validators: pyshacl (the reference), the shapes compiled to SPARQL on Oxigraph, or by size.
+VALIDATORS = ("auto", "pyshacl", "sparql")
+PYSHACL_MAX_TRIPLES = 10_000     # "auto": pyshacl up to this many (asserted + inferred) triples
+RDFLIB_CHECK_MAX_BYTES = 1 << 20  # Turtle files up to this size must also parse with rdflib
+GZIP_MAX_LEVEL_BYTES = 16 << 20   # files up to this size are gzipped at level 9, larger at 6
 
 Progress = Callable[[str, float], None]
 
@@ -108,11 +138,13 @@ class Sources:
     """Where a build's inputs live: a project folder and, per kind, a glob inside it.
 
     ``Sources(project)`` uses :data:`INPUTS`; pass ``globs`` to override some of them,
-    e.g. ``Sources(p, globs={"data": "examples/*.ttl"})``.
+    e.g. ``Sources(p, globs={"data": "examples/*.ttl"})``, and ``extra_data`` for more data
+    files anywhere (Turtle, or N-Triples when named ``*.nt``), e.g. generated scale data.
     """
 
     project: Path = ROOT
     globs: Mapping[str, str] = field(default_factory=dict)
+    extra_data: Sequence[Path] = ()
 
     def glob_for(self, kind: str) -> str:
         default = {k: g for k, g, _graph in INPUTS}
@@ -130,6 +162,9 @@ class Sources:
             )
             claimed.update(found)
             result[kind] = found
+        extra = [Path(p) for p in dict.fromkeys(self.extra_data)
+                 if Path(p) not in claimed and Path(p) not in result["data"]]
+        result["data"] = sorted(result["data"] + extra, key=self.label)
         return result
 
     def label(self, path: Path) -> str:
@@ -142,19 +177,59 @@ class Sources:
 
 @dataclass
 class Inputs:
-    """Parsed inputs: one graph per kind (ontology, data, provenance, shapes)."""
+    """Parsed inputs: the triples of each kind (ontology, data, provenance, shapes).
 
-    graphs: dict[str, Graph]
+    ``triples[kind]`` holds each triple once, in file order, as a pyoxigraph quad in the
+    default graph.  :attr:`graphs` and
+    :meth:`asserted` give rdflib graphs (built on first use: avoid them for large inputs).
+    """
+
+    triples: dict[str, list[ox.Quad]]   # default-graph quads, as parsed
     files: list[str]
     sha256: str
     namespaces: dict[str, str]
+    asserted_sha256: str = ""   # of the ontology, data and provenance files only
+    _asserted: list[ox.Quad] | None = field(default=None, repr=False)
+
+    @cached_property
+    def graphs(self) -> Mapping[str, Graph]:
+        """One rdflib graph per kind (each built when first asked for)."""
+        return _Graphs(self.triples)
 
     def asserted(self) -> Graph:
-        """Union of the ontology, data and provenance graphs (a fresh graph)."""
+        """Union of the ontology, data and provenance graphs (a fresh rdflib graph)."""
         union = _new_graph(self.namespaces)
         for kind in ASSERTED_KINDS:
             union += self.graphs[kind]
         return union
+
+    def asserted_triples(self) -> list[ox.Quad]:
+        """Union of the ontology, data and provenance triples, each once (computed once)."""
+        if self._asserted is None:
+            self._asserted = list(dict.fromkeys(
+                t for kind in ASSERTED_KINDS for t in self.triples[kind]))
+        return self._asserted
+
+
+class _Graphs(Mapping):
+    """rdflib graphs of the kinds, converted on first access (the data may be large)."""
+
+    def __init__(self, triples: Mapping[str, list[ox.Triple]]) -> None:
+        self._triples = triples
+        self._graphs: dict[str, Graph] = {}
+
+    def __getitem__(self, kind: str) -> Graph:
+        if kind not in KINDS:
+            raise KeyError(kind)
+        if kind not in self._graphs:
+            self._graphs[kind] = _rdflib_graph(self._triples.get(kind, ()))
+        return self._graphs[kind]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(KINDS)
+
+    def __len__(self) -> int:
+        return len(KINDS)
 
 
 @dataclass(frozen=True)
@@ -167,6 +242,8 @@ class BuildResult:
     counts: dict[str, int]
     timings: dict[str, float]
     report: ValidationReport
+    reasoner: str = ""
+    validator: str = ""
 
 
 # --------------------------------------------------------------------------- loading
@@ -181,65 +258,92 @@ def _new_graph(namespaces: Mapping[str, str] | None = None) -> Graph:
     return graph
 
 
+def _rdflib_graph(triples: Iterable[ox.Triple]) -> Graph:
+    graph = Graph(bind_namespaces="none")
+    for t in triples:
+        graph.add((to_rdflib(t.subject), to_rdflib(t.predicate), to_rdflib(t.object)))
+    return graph
+
+
 def _line_of(data: bytes, offset: int) -> int:
     return data.count(b"\n", 0, max(offset, 0)) + 1
 
 
-def parse_turtle(data: bytes, label: str, bnode_tag: str = "b") -> Graph:
-    """Parse Turtle ``data`` (the contents of file ``label``) into a graph.
+def _format_of(path: Path) -> ox.RdfFormat:
+    return ox.RdfFormat.N_TRIPLES if path.suffix == ".nt" else ox.RdfFormat.TURTLE
 
-    The text is parsed by oxigraph and by rdflib; both must accept it.  oxigraph goes
-    first: it is the stricter one (it rejects IRIs with spaces, bad language tags, … that
-    rdflib lets through but the store could not hold), it reports every error with its
-    line (rdflib crashes on some truncated files) and it yields triples in document order, so the
-    graph is built from its triples with blank nodes relabelled ``{bnode_tag}{n}`` in
-    document order — builds are reproducible.  The prefixes declared in the file are
-    kept on the graph.  Errors raise :class:`InputError` as ``label:line: message``; a
-    file without triples is an error too (empty, truncated or half-written).
+
+def parse_rdf(data: bytes, label: str, bnode_tag: str = "b",
+              fmt: ox.RdfFormat = ox.RdfFormat.TURTLE) -> tuple[list[ox.Quad], dict[str, str]]:
+    """Parse ``data`` (the contents of file ``label``): its triples and its prefixes.
+
+    The triples are pyoxigraph quads in the default graph, with literals exactly as written.
+    oxigraph parses the file: it is strict (it rejects IRIs with spaces, bad language tags, …
+    that the store could not hold), it reports every error with its line and it yields
+    triples in document order, so blank nodes are relabelled ``{bnode_tag}{n}`` in document
+    order — builds are reproducible.  A Turtle file of up to 1 MiB (a hand-written one) must
+    also be accepted by rdflib (rdflib crashes on some truncated files).  Errors raise
+    :class:`InputError` as ``label:line: message``; a file without triples is an error too
+    (empty, truncated or half-written).
     """
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = _line_of(data, exc.start)
         raise InputError(f"{label}:{line}: not UTF-8: {exc.reason}", label, line) from None
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = text.encode("utf-8")
+    turtle = fmt == ox.RdfFormat.TURTLE
+    parser = ox.parse(data, format=fmt, base_iri=BASE if turtle else None)
     try:
-        quads = list(ox.parse(text.encode("utf-8"), format=ox.RdfFormat.TURTLE, base_iri=BASE))
+        quads = list(parser)
     except SyntaxError as exc:
         line = exc.lineno or 1
         why = exc.msg.split(": ", 1)[-1] if exc.msg else str(exc)
         raise InputError(f"{label}:{line}: bad syntax: {why}", label, line) from None
-    raw = Graph(bind_namespaces="none")
-    try:
-        raw.parse(data=text, format="turtle", publicID=BASE)
-    except BadSyntax as exc:
-        line = exc.lines + 1
-        why = getattr(exc, "_why", None) or str(exc)
-        raise InputError(f"{label}:{line}: bad syntax: {why}", label, line) from None
-    except (ValueError, IndexError) as exc:  # rdflib's own limits; oxigraph accepted the text
-        raise InputError(f"{label}: rdflib cannot parse it: {exc}", label) from None
+    if turtle and len(data) <= RDFLIB_CHECK_MAX_BYTES:
+        try:
+            Graph(bind_namespaces="none").parse(data=text, format="turtle", publicID=BASE)
+        except BadSyntax as exc:
+            line = exc.lines + 1
+            why = getattr(exc, "_why", None) or str(exc)
+            raise InputError(f"{label}:{line}: bad syntax: {why}", label, line) from None
+        except (ValueError, IndexError) as exc:  # rdflib's own limits; oxigraph accepted the text
+            raise InputError(f"{label}: rdflib cannot parse it: {exc}", label) from None
     if not quads:
         raise InputError(f"{label}:1: no triples (empty or truncated file?)", label, 1)
+    del text
+    if b"_:" in data or (turtle and (b"[" in data or b"(" in data)):   # maybe blank nodes
+        quads = _relabel(quads, bnode_tag)
+    return quads, dict(parser.prefixes)
 
-    graph = Graph(bind_namespaces="none")
-    for prefix, ns in raw.namespaces():
-        graph.bind(prefix, ns)
-    labels: dict[str, BNode] = {}
 
-    def term(t: ox.NamedNode | ox.BlankNode | ox.Literal) -> Node:
-        if isinstance(t, ox.NamedNode):
-            return URIRef(t.value)
-        if isinstance(t, ox.BlankNode):
+def _relabel(quads: list[ox.Quad], tag: str) -> list[ox.Quad]:
+    """Blank nodes renamed ``{tag}{n}`` in document order."""
+    labels: dict[str, ox.BlankNode] = {}
+
+    def relabel(t):
+        if type(t) is ox.BlankNode:
             if t.value not in labels:
-                labels[t.value] = BNode(f"{bnode_tag}{len(labels) + 1}")
+                labels[t.value] = ox.BlankNode(f"{tag}{len(labels) + 1}")
             return labels[t.value]
-        if t.language:
-            return Literal(t.value, lang=t.language)
-        if t.datatype.value == _XSD_STRING:
-            return Literal(t.value)
-        return Literal(t.value, datatype=URIRef(t.datatype.value))
+        return t
 
+    out = []
     for q in quads:
-        graph.add((term(q.subject), term(q.predicate), term(q.object)))
+        s, o = q.subject, q.object
+        if type(s) is ox.BlankNode or type(o) is ox.BlankNode:
+            q = ox.Quad(relabel(s), q.predicate, relabel(o))
+        out.append(q)
+    return out
+
+
+def parse_turtle(data: bytes, label: str, bnode_tag: str = "b") -> Graph:
+    """:func:`parse_rdf` for a Turtle file, as an rdflib graph with the file's prefixes."""
+    triples, prefixes = parse_rdf(data, label, bnode_tag)
+    graph = _rdflib_graph(triples)
+    for prefix, ns in prefixes.items():
+        graph.bind(prefix, ns)
     return graph
 
 
@@ -266,61 +370,123 @@ def inputs_digest(sources: Sources) -> str:
 
 
 def load(sources: Sources, extra_data: Sequence[Path] = (),
-         kinds: Iterable[str] = ("ontology", "provenance", "data", "shapes")) -> Inputs:
+         kinds: Iterable[str] = KINDS) -> Inputs:
     """Read and parse the inputs of ``kinds`` from ``sources`` (plus ``extra_data`` as data).
 
     Raises :class:`InputError` naming the file and line of the first unreadable input.
     """
     kinds = set(kinds)
     files = sources.files()
-    todo: list[tuple[str, Path]] = [(k, p) for k, _g, _gr in INPUTS if k in kinds for p in files[k]]
+    todo: list[tuple[str, Path]] = [(k, p) for k in KINDS if k in kinds for p in files[k]]
     todo += [("data", Path(p)) for p in extra_data]
     todo.sort(key=lambda item: sources.label(item[1]))
-    graphs = {kind: Graph(bind_namespaces="none") for kind in ("ontology", "provenance", "data", "shapes")}
+    triples: dict[str, list[ox.Quad]] = {kind: [] for kind in KINDS}
     namespaces: dict[str, str] = {}
-    h = hashlib.sha256()
+    h, h_asserted = hashlib.sha256(), hashlib.sha256()
     labels = []
     for index, (kind, path) in enumerate(todo):
         label = sources.label(path)
         data = _read(path, label)
         _digest_update(h, label, data)
-        graph = parse_turtle(data, label, bnode_tag=f"f{index}b")
-        graphs[kind] += graph
-        for prefix, ns in graph.namespaces():
-            namespaces.setdefault(prefix, str(ns))
+        if kind in ASSERTED_KINDS:
+            _digest_update(h_asserted, label, data)
+        parsed, prefixes = parse_rdf(data, label, bnode_tag=f"f{index}b", fmt=_format_of(path))
+        del data
+        triples[kind] += parsed
+        for prefix, ns in prefixes.items():
+            namespaces.setdefault(prefix, ns)
         labels.append(label)
-    return Inputs(graphs=graphs, files=labels, sha256=h.hexdigest(), namespaces=namespaces)
+    for kind in KINDS:
+        triples[kind] = list(dict.fromkeys(triples[kind]))
+    return Inputs(triples=triples, files=labels, sha256=h.hexdigest(), namespaces=namespaces,
+                  asserted_sha256=h_asserted.hexdigest())
 
 
 # --------------------------------------------------------------------------- reason + validate
 
-def _reason_and_validate(inputs: Inputs, timings: dict[str, float],
-                         progress: Progress | None) -> tuple[Graph, ValidationReport]:
-    """Run the reasoner and SHACL; record stage times; return (inferred, report)."""
-    start = time.perf_counter()
-    asserted = inputs.asserted()
-    result = reasoning.reason(asserted)
-    _stage(timings, "reason", start, progress)
-
-    start = time.perf_counter()
-    union = asserted
-    union += result.inferred
-    report = validation.validate(union, inputs.graphs["shapes"])
-    if result.errors:
-        report = replace(report, results=validation.inconsistency_results(result.errors)
-                         + report.results)
-    _stage(timings, "validate", start, progress)
-    return result.inferred, report
-
-
-def _stage(timings: dict[str, float], name: str, start: float, progress: Progress | None) -> None:
-    timings[name] = round(time.perf_counter() - start, 3)
+def _stage(timings: dict[str, float], name: str, start: float, progress: Progress | None,
+           add: bool = False) -> None:
+    elapsed = time.perf_counter() - start
+    timings[name] = round(timings.get(name, 0.0) + elapsed if add else elapsed, 3)
     if progress is not None:
         progress(name, timings[name])
 
 
+def _cached_inferred(previous: Path | None, inputs: Inputs) -> list[ox.Triple] | None:
+    """The inferred graph of the build in ``previous`` if it reasoned over the same inputs."""
+    if previous is None or not inputs.asserted_sha256:
+        return None
+    info = read_build_info(previous)
+    stage = (info or {}).get("stages", {}).get("reason", {})
+    if (stage.get("inputs_sha256") != inputs.asserted_sha256
+            or info.get("pipeline") != pipeline_fingerprint()
+            or not info.get("validation", {}).get("conforms")):
+        return None
+    try:
+        data = (previous / "poli-kg-inferred.ttl").read_bytes()
+        return [q.triple for q in ox.parse(data, format=ox.RdfFormat.TURTLE, base_iri=BASE)]
+    except (OSError, SyntaxError):
+        return None
+
+
+def _reason(inputs: Inputs, reasoner: str, cached: list[ox.Triple] | None = None
+            ) -> reasoning.Closure:
+    asserted = inputs.asserted_triples()
+    if cached is not None:
+        store = reasoning.Store()
+        store.bulk_extend(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph())
+                          for t in [*asserted, *cached])
+        return reasoning.Closure(store=store, inferred=cached, errors=(),
+                                 reasoner="reused (same ontology, data and provenance)")
+    return reasoning.close(asserted, reasoner)
+
+
+def _validate(inputs: Inputs, closure: reasoning.Closure, validator: str
+              ) -> tuple[ValidationReport, str]:
+    """SHACL report of asserted + inferred, and the validator that made it."""
+    if validator not in VALIDATORS:
+        raise ValueError(f"unknown validator {validator!r}: use one of {', '.join(VALIDATORS)}")
+    shapes = inputs.graphs["shapes"]
+    size = len(closure.store)
+    name = validator if validator != "auto" else (
+        "pyshacl" if size <= PYSHACL_MAX_TRIPLES else "sparql")
+    note = ""
+    if name == "sparql":
+        try:
+            report = shaclsparql.validate(closure.store, shapes)
+        except shaclsparql.Unsupported as exc:
+            note = f" (shapes not compiled: {exc})"
+        else:
+            return report, "sparql"
+    union = inputs.asserted()
+    for t in closure.inferred:
+        union.add((to_rdflib(t.subject), to_rdflib(t.predicate), to_rdflib(t.object)))
+    return validation.validate(union, shapes), "pyshacl" + note
+
+
+def _reason_and_validate(inputs: Inputs, timings: dict[str, float], progress: Progress | None,
+                         reasoner: str = reasoning.DEFAULT_REASONER, validator: str = "auto",
+                         ) -> tuple[reasoning.Closure, ValidationReport, str]:
+    """Run the reasoner and SHACL; record stage times; return (closure, report, validator)."""
+    start = time.perf_counter()
+    closure = _reason(inputs, reasoner)
+    _stage(timings, "reason", start, progress)
+    start = time.perf_counter()
+    report, used = _validate(inputs, closure, validator)
+    report = _with_errors(report, closure.errors)
+    _stage(timings, "validate", start, progress)
+    return closure, report, used
+
+
+def _with_errors(report: ValidationReport, errors: Sequence[str]) -> ValidationReport:
+    if not errors:
+        return report
+    return replace(report, results=validation.inconsistency_results(errors) + report.results)
+
+
 def check(files: Sequence[Path] = (), project: Path = ROOT, *, sources: Sources | None = None,
-          progress: Progress | None = None) -> ValidationReport:
+          progress: Progress | None = None, reasoner: str = reasoning.DEFAULT_REASONER,
+          validator: str = "auto") -> ValidationReport:
     """Validate without writing anything.
 
     With no ``files``: the whole project, exactly as :func:`build` would.  With ``files``:
@@ -335,7 +501,7 @@ def check(files: Sequence[Path] = (), project: Path = ROOT, *, sources: Sources 
     else:
         inputs = load(sources)
     _stage(timings, "parse", start, progress)
-    _inferred, report = _reason_and_validate(inputs, timings, progress)
+    _closure, report, _used = _reason_and_validate(inputs, timings, progress, reasoner, validator)
     return report
 
 
@@ -347,79 +513,35 @@ def _write_file(path: Path, data: bytes) -> None:
         f.write(data)
 
 
-def _ox_term(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
-    if isinstance(term, URIRef):
-        return ox.NamedNode(str(term))
-    if isinstance(term, BNode):
-        return ox.BlankNode(str(term))
-    if isinstance(term, Literal):
-        if term.language:
-            return ox.Literal(str(term), language=term.language)
-        if term.datatype is not None:
-            return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
-        return ox.Literal(str(term))
-    raise TypeError(f"unsupported RDF term {term!r}")
+def _used_prefixes(namespaces: Mapping[str, str], *ntriples: bytes) -> dict[str, str]:
+    """The subset of ``namespaces`` that some IRI in the N-Triples/N-Quads ``ntriples`` starts with.
 
-
-def _ox_quads(graph: Graph, name: URIRef | None) -> list[ox.Quad]:
-    g = ox.NamedNode(str(name)) if name is not None else ox.DefaultGraph()
-    quads = [ox.Quad(_ox_term(s), _ox_term(p), _ox_term(o), g) for s, p, o in graph]
-    quads.sort(key=lambda q: (str(q.subject), str(q.predicate), str(q.object)))
-    return quads
-
-
-def _used_prefixes(namespaces: Mapping[str, str], iris: Iterable[str]) -> dict[str, str]:
-    """The subset of ``namespaces`` that some IRI in ``iris`` starts with."""
-    iris = set(iris)
+    (A literal quoting ``<`` + a namespace counts as a use: one prefix line too many at worst.)
+    """
     return {p: ns for p, ns in sorted(namespaces.items())
-            if any(iri.startswith(ns) for iri in iris)}
+            if any(blob.find(b"<" + ns.encode("utf-8")) >= 0 for blob in ntriples)}
 
 
-def _iris(quads: Iterable[ox.Quad]) -> set[str]:
-    found: set[str] = set()
-    for q in quads:
-        for t in (q.subject, q.predicate, q.object):
-            if isinstance(t, ox.NamedNode):
-                found.add(t.value)
-            elif isinstance(t, ox.Literal):
-                found.add(t.datatype.value)
-    return found
+def _in_graph(ntriples: bytes, graph: URIRef) -> bytes:
+    """N-Triples as N-Quads of ``graph`` (each line of an N-Triples document ends in `` .``)."""
+    return ntriples.replace(b" .\n", f" <{graph}> .\n".encode("utf-8"))
 
 
-def _serialize(inputs: Inputs, inferred: Graph, report: ValidationReport) -> tuple[dict[str, bytes], list[ox.Quad]]:
-    """All download files (name -> bytes) and the quads of the four named graphs."""
-    namespaces = {p: str(ns) for p, ns in PREFIXES.items()}
-    for p, ns in inputs.namespaces.items():
-        if p not in namespaces and ns not in namespaces.values():
-            namespaces[p] = ns
-    files: dict[str, bytes] = {}
-
-    asserted = inputs.asserted()
-    files["poli-kg.ttl"] = asserted.serialize(format="turtle", encoding="utf-8")
-    inferred_graph = _new_graph(inputs.namespaces)
-    inferred_graph += inferred
-    files["poli-kg-inferred.ttl"] = inferred_graph.serialize(format="turtle", encoding="utf-8")
-    report_graph = _new_graph(inputs.namespaces)
-    report_graph += _relabelled(report.graph, "r")
-    files["validation-report.ttl"] = report_graph.serialize(format="turtle", encoding="utf-8")
-
-    triples = _ox_quads(asserted, None)
-    used = _used_prefixes(namespaces, _iris(triples))
-    plain = [q.triple for q in triples]
-    files["poli-kg.nt"] = ox.serialize(plain, format=ox.RdfFormat.N_TRIPLES)
-    files["poli-kg.jsonld"] = asserted.serialize(
-        format="json-ld", context=used, auto_compact=True, encoding="utf-8")
-    files["poli-kg.rdf"] = ox.serialize(plain, format=ox.RdfFormat.RDF_XML, prefixes=used)
-
-    quads: list[ox.Quad] = []
-    for kind, name in (("ontology", GRAPH_ONTOLOGY), ("data", GRAPH_DATA),
-                       ("provenance", GRAPH_PROVENANCE)):
-        quads += _ox_quads(inputs.graphs[kind], name)
-    quads += _ox_quads(inferred, GRAPH_INFERRED)
-    used_q = _used_prefixes(namespaces, _iris(quads))
-    files["poli-kg.trig"] = ox.serialize(quads, format=ox.RdfFormat.TRIG, prefixes=used_q)
-    files["poli-kg.nq"] = ox.serialize(quads, format=ox.RdfFormat.N_QUADS)
-    return files, quads
+def _trig(blocks: Sequence[tuple[URIRef, Sequence]], prefixes: Mapping[str, str]) -> bytes:
+    """TriG: the prefixes, then each non-empty graph as a ``<graph> { … }`` block of Turtle."""
+    header, parts = b"", []
+    for graph, triples in blocks:
+        if not triples:
+            continue
+        turtle = ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=dict(prefixes))
+        lines = turtle.split(b"\n")
+        n = 0
+        while n < len(lines) and lines[n].startswith(b"@prefix "):
+            n += 1
+        header = header or b"".join(line + b"\n" for line in lines[:n])
+        body = b"\n".join(lines[n:]).strip(b"\n")
+        parts.append(f"<{graph}> {{\n".encode("utf-8") + body + b"\n}\n")
+    return header + b"".join(parts)
 
 
 def _relabelled(graph: Graph, tag: str) -> Graph:
@@ -442,52 +564,145 @@ def _relabelled(graph: Graph, tag: str) -> Graph:
     return out
 
 
-def _write_build(folder: Path, inputs: Inputs, inferred: Graph, report: ValidationReport,
-                 counts: dict[str, int], timings: dict[str, float],
-                 progress: Progress | None) -> None:
-    """Write every file of a build into the (new, empty) ``folder``; build.json last."""
-    start = time.perf_counter()
-    files, quads = _serialize(inputs, inferred, report)
-    sums: dict[str, str] = {}
-    sizes: dict[str, int] = {}
-    for name in DOWNLOAD_FILES:
-        data = files[name]
-        packed = gzip.compress(data, compresslevel=9, mtime=0)
-        for fname, content in ((name, data), (name + ".gz", packed)):
-            _write_file(folder / fname, content)
-            sums[fname] = hashlib.sha256(content).hexdigest()
-            sizes[fname] = len(content)
-    _write_file(folder / CHECKSUMS,
-                "".join(f"{sums[n]}  {n}\n" for n in sorted(sums)).encode("utf-8"))
+def _gzip_and_hash(data: bytes) -> tuple[bytes, str, str]:
+    level = 9 if len(data) <= GZIP_MAX_LEVEL_BYTES else 6
+    packed = gzip.compress(data, compresslevel=level, mtime=0)
+    return packed, hashlib.sha256(data).hexdigest(), hashlib.sha256(packed).hexdigest()
 
-    store = ox.Store(str(folder / STORE_DIR))
-    store.bulk_extend(quads)
-    store.flush()
-    del store
-    gc.collect()
-    _stage(timings, "write", start, progress)
 
-    info = {
-        "poli_kg_version": __version__,
-        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "inputs_sha256": inputs.sha256,
-        "inputs": inputs.files,
-        "pipeline": pipeline_fingerprint(),
-        "graphs": {kind: str(GRAPH_OF[kind]) for kind in ASSERTED_KINDS}
-        | {"inferred": str(GRAPH_INFERRED)},
-        "triples": counts,
-        "timings": timings,
-        "validation": {"conforms": report.conforms, **report.counts()},
-        "files": {n: {"bytes": sizes[n], "sha256": sums[n]} for n in sorted(sums)},
-    }
-    _write_file(folder / BUILD_INFO, (json.dumps(info, indent=2) + "\n").encode("utf-8"))
+class _StoreLoader:
+    """Bulk-loads the on-disk store in a background thread, while the build reasons and validates.
+
+    The asserted graphs are known once the inputs are parsed; the inferred graph follows when
+    the reasoner has it (:meth:`add_inferred`).  RocksDB's bulk loader and oxigraph release
+    the GIL, so on two cores the store costs little wall time.
+    """
+
+    def __init__(self, folder: Path, inputs: Inputs) -> None:
+        nt = ox.RdfFormat.N_TRIPLES
+        asserted = b"".join(_in_graph(ox.serialize(inputs.triples[kind], format=nt), GRAPH_OF[kind])
+                            for kind in ("ontology", "data", "provenance"))
+        self._inferred: queue.SimpleQueue = queue.SimpleQueue()
+        self._given = False
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="poli-kg-store")
+        self._done = self._pool.submit(self._load, folder / STORE_DIR, asserted)
+
+    def _load(self, path: Path, asserted: bytes) -> bool:
+        store = ox.Store(str(path))
+        if asserted:
+            store.bulk_load(input=asserted, format=ox.RdfFormat.N_QUADS)
+        del asserted
+        inferred = self._inferred.get()
+        if inferred is None:   # the build failed before reasoning finished
+            return False
+        if inferred:
+            store.bulk_load(input=inferred, format=ox.RdfFormat.N_QUADS)
+        store.flush()
+        del store
+        return True
+
+    def add_inferred(self, ntriples: bytes) -> None:
+        self._given = True
+        self._inferred.put(_in_graph(ntriples, GRAPH_INFERRED))
+
+    def wait(self) -> None:
+        """Until the store is complete (re-raises the loader's error)."""
+        self._done.result()
+
+    def close(self) -> None:
+        """Stop waiting for the inferred graph, and wait for the thread."""
+        if not self._given:
+            self._given = True
+            self._inferred.put(None)
+        self._pool.shutdown(wait=True)
+
+
+class _Writer:
+    """Writes the files of a build folder, then waits for the store (:class:`_StoreLoader`).
+
+    Every file is serialised by oxigraph from the sorted triples (N-Quads and TriG are put
+    together from the graphs' N-Triples and Turtle, without making quad objects).  The files
+    are gzipped and hashed in worker threads (zlib and hashlib release the GIL) while the
+    next one is serialised.  Files are written by :func:`_write_file`, in the main thread.
+    """
+
+    def __init__(self, folder: Path, inputs: Inputs, closure: reasoning.Closure,
+                 store: _StoreLoader) -> None:
+        self.folder = folder
+        self.inputs = inputs
+        self.closure = closure
+        self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="poli-kg-build")
+        self.packed: dict[str, Future] = {}
+        self.store = store
+        namespaces = {p: str(ns) for p, ns in PREFIXES.items()}
+        for p, ns in inputs.namespaces.items():
+            if p not in namespaces and ns not in namespaces.values():
+                namespaces[p] = ns
+        self.namespaces = namespaces
+
+    def _file(self, name: str, data: bytes) -> None:
+        _write_file(self.folder / name, data)
+        self.packed[name] = self.pool.submit(_gzip_and_hash, data)
+
+    def start(self) -> None:
+        """Sort the graphs and write ``poli-kg.nq``."""
+        nt = ox.RdfFormat.N_TRIPLES
+        self.by_kind = {kind: sorted(self.inputs.triples[kind], key=str) for kind in ASSERTED_KINDS}
+        self.inferred = sorted(self.closure.inferred, key=str)
+        self.asserted = sorted(self.inputs.asserted_triples(), key=str)
+        self.nt_inferred = ox.serialize(self.inferred, format=nt)
+        nquads = b"".join(_in_graph(ox.serialize(self.by_kind[kind], format=nt), GRAPH_OF[kind])
+                          for kind in ("ontology", "data", "provenance"))
+        self._file("poli-kg.nq", nquads + _in_graph(self.nt_inferred, GRAPH_INFERRED))
+
+    def finish(self, report: ValidationReport) -> dict[str, dict]:
+        """Write the other files, the .gz copies and SHA256SUMS; wait for the store."""
+        turtle = ox.RdfFormat.TURTLE
+        nt_asserted = ox.serialize(self.asserted, format=ox.RdfFormat.N_TRIPLES)
+        used = _used_prefixes(self.namespaces, nt_asserted)
+        used_inferred = _used_prefixes(self.namespaces, self.nt_inferred)
+        self._file("poli-kg.ttl", ox.serialize(self.asserted, format=turtle, prefixes=used))
+        self._file("poli-kg-inferred.ttl", ox.serialize(self.inferred, format=turtle,
+                                                        prefixes=used_inferred))
+        report_triples = sorted((ox.Triple(to_ox(s), to_ox(p), to_ox(o))
+                                 for s, p, o in _relabelled(report.graph, "r")), key=str)
+        self._file("validation-report.ttl", ox.serialize(
+            report_triples, format=turtle, prefixes=_used_prefixes(
+                {**self.namespaces, "sh": "http://www.w3.org/ns/shacl#"},
+                ox.serialize(report_triples, format=ox.RdfFormat.N_TRIPLES))))
+        self._file("poli-kg.nt", nt_asserted)
+        self._file("poli-kg.jsonld", ox.serialize(self.asserted, format=ox.RdfFormat.JSON_LD))
+        self._file("poli-kg.rdf", ox.serialize(self.asserted, format=ox.RdfFormat.RDF_XML,
+                                               prefixes=used))
+        used_q = dict(sorted({**used, **used_inferred}.items()))
+        del nt_asserted
+        self._file("poli-kg.trig", _trig(
+            [(GRAPH_OF[kind], self.by_kind[kind]) for kind in ("ontology", "data", "provenance")]
+            + [(GRAPH_INFERRED, self.inferred)], used_q))
+        sums: dict[str, str] = {}
+        sizes: dict[str, int] = {}
+        for name in DOWNLOAD_FILES:
+            packed, digest, packed_digest = self.packed[name].result()
+            _write_file(self.folder / f"{name}.gz", packed)
+            sums[name], sums[f"{name}.gz"] = digest, packed_digest
+            sizes[name] = (self.folder / name).stat().st_size
+            sizes[f"{name}.gz"] = len(packed)
+        _write_file(self.folder / CHECKSUMS,
+                    "".join(f"{sums[n]}  {n}\n" for n in sorted(sums)).encode("utf-8"))
+        self.store.wait()
+        return {n: {"bytes": sizes[n], "sha256": sums[n]} for n in sorted(sums)}
+
+    def close(self) -> None:
+        """Wait for the worker threads (also after a failure, before the folder is removed)."""
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def pipeline_fingerprint() -> dict[str, str]:
     """Versions of the code and libraries that shape a build (a change forces a rebuild)."""
     h = hashlib.sha256()
     here = Path(__file__).resolve().parent
-    for module in ("build.py", "reasoning.py", "validation.py", "namespaces.py"):
+    for module in ("build.py", "reasoning.py", "rules.py", "validation.py", "shaclsparql.py",
+                   "namespaces.py"):
         h.update((here / module).read_bytes())
     versions = {"poli-kg": __version__, "code_sha256": h.hexdigest()}
     for dist in ("rdflib", "owlrl", "pyshacl", "pyoxigraph"):
@@ -597,23 +812,27 @@ def _remove(path: Path) -> None:
 # --------------------------------------------------------------------------- build
 
 def build(out_dir: Path | str, project: Path = ROOT, *, sources: Sources | None = None,
-          progress: Progress | None = None) -> BuildResult:
+          progress: Progress | None = None, reasoner: str = reasoning.DEFAULT_REASONER,
+          validator: str = "auto", reuse: bool = True) -> BuildResult:
     """Load, reason, validate and write the graph to ``out_dir`` (atomically).
 
     Raises :class:`InputError` (unreadable input, message ``file:line: …``),
     :class:`ValidationFailed` (SHACL violations or an inconsistent graph; the message is
     the readable report), :class:`BuildError` (``out_dir`` is unusable) or ``OSError``
     (writing failed).  In every failure case the previous ``out_dir`` is left untouched.
-    ``progress(stage, seconds)`` is called after each stage.
+    ``progress(stage, seconds)`` is called after each stage.  ``reasoner`` is ``"rules"``
+    or ``"owlrl"``, ``validator`` one of :data:`VALIDATORS`; ``reuse=False`` reasons even
+    when ``out_dir`` holds a build of the same ontology, data and provenance.
     """
     sources = sources or Sources(Path(project))
     parent, name = _paths(out_dir)
     with _locked(parent, name):
-        return _build_locked(parent, name, sources, progress)
+        return _build_locked(parent, name, sources, progress, reasoner, validator, reuse)
 
 
-def _build_locked(parent: Path, name: str, sources: Sources,
-                  progress: Progress | None) -> BuildResult:
+def _build_locked(parent: Path, name: str, sources: Sources, progress: Progress | None,
+                  reasoner: str = reasoning.DEFAULT_REASONER, validator: str = "auto",
+                  reuse: bool = True) -> BuildResult:
     out = parent / name
     _check_out_dir(out)
     timings: dict[str, float] = {}
@@ -621,30 +840,71 @@ def _build_locked(parent: Path, name: str, sources: Sources,
     inputs = load(sources)
     _stage(timings, "parse", start, progress)
 
-    inferred, report = _reason_and_validate(inputs, timings, progress)
-    if not report.conforms:
-        raise ValidationFailed(validation.format_report(report.results), report)
-
-    counts = {kind: len(inputs.graphs[kind]) for kind in ASSERTED_KINDS}
-    counts["inferred"] = len(inferred)
-    counts["asserted"] = len(inputs.asserted())
-    counts["total"] = sum(counts[k] for k in (*ASSERTED_KINDS, "inferred"))
-
     staging = Path(tempfile.mkdtemp(prefix=f".{name}-tmp-", dir=parent))
+    loader = writer = None
     try:
         os.chmod(staging, 0o755)  # mkdtemp makes it private; the build is public
-        _write_build(staging, inputs, inferred, report, counts, timings, progress)
+        start = time.perf_counter()
+        loader = _StoreLoader(staging, inputs)   # the on-disk store, in the background
+        write_time = time.perf_counter() - start
+
+        start = time.perf_counter()
+        previous = out if reuse and out.is_dir() else None
+        closure = _reason(inputs, reasoner, _cached_inferred(previous, inputs))
+        _stage(timings, "reason", start, progress)
+        loader.add_inferred(ox.serialize(closure.inferred, format=ox.RdfFormat.N_TRIPLES))
+
+        start = time.perf_counter()
+        report, used = _validate(inputs, closure, validator)
+        report = _with_errors(report, closure.errors)
+        _stage(timings, "validate", start, progress)
+        if not report.conforms:
+            raise ValidationFailed(validation.format_report(report.results), report)
+        del closure.store   # the reasoner's store is no longer needed
+
+        start = time.perf_counter() - write_time
+        writer = _Writer(staging, inputs, closure, loader)
+        writer.start()
+        counts = {kind: len(inputs.triples[kind]) for kind in ASSERTED_KINDS}
+        counts["inferred"] = len(closure.inferred)
+        counts["asserted"] = len(writer.asserted)
+        counts["total"] = sum(counts[k] for k in (*ASSERTED_KINDS, "inferred"))
+        files = writer.finish(report)
+        writer.close()
+        loader.close()
+        _stage(timings, "write", start, progress)
+        info = {
+            "poli_kg_version": __version__,
+            "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "inputs_sha256": inputs.sha256,
+            "inputs": inputs.files,
+            "pipeline": pipeline_fingerprint(),
+            "graphs": {kind: str(GRAPH_OF[kind]) for kind in ASSERTED_KINDS}
+            | {"inferred": str(GRAPH_INFERRED)},
+            "triples": counts,
+            "timings": timings,
+            "engines": {"reasoner": closure.reasoner + (f"; {closure.note}" if closure.note else ""),
+                        "validator": used},
+            "stages": {"reason": {"inputs_sha256": inputs.asserted_sha256}},
+            "validation": {"conforms": report.conforms, **report.counts()},
+            "files": files,
+        }
+        _write_file(staging / BUILD_INFO, (json.dumps(info, indent=2) + "\n").encode("utf-8"))
         final = _unique(parent, name, _stamp())
         os.rename(staging, final)
         staging = final
         _swap(parent, name, final)
         staging = None
     finally:
+        if writer is not None:
+            writer.close()
+        if loader is not None:
+            loader.close()
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
     _prune(parent, name)
     return BuildResult(out_dir=out, path=final, inputs_sha256=inputs.sha256, counts=counts,
-                       timings=timings, report=report)
+                       timings=timings, report=report, reasoner=closure.reasoner, validator=used)
 
 
 def read_build_info(out_dir: Path | str) -> dict | None:
@@ -665,7 +925,8 @@ def _is_current(out: Path, digest: str) -> bool:
 
 
 def ensure_built(out_dir: Path | str, project: Path = ROOT, *, sources: Sources | None = None,
-                 progress: Progress | None = None) -> Path:
+                 progress: Progress | None = None, reasoner: str = reasoning.DEFAULT_REASONER,
+                 validator: str = "auto") -> Path:
     """Return ``out_dir`` after building it, unless it already holds a build of the same inputs.
 
     The inputs' SHA-256 (paths + contents) and the pipeline fingerprint are compared with
@@ -678,5 +939,5 @@ def ensure_built(out_dir: Path | str, project: Path = ROOT, *, sources: Sources 
         return out
     with _locked(parent, name):
         if not _is_current(out, inputs_digest(sources)):
-            _build_locked(parent, name, sources, progress)
+            _build_locked(parent, name, sources, progress, reasoner, validator)
     return out

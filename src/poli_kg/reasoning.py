@@ -1,9 +1,17 @@
-"""OWL 2 RL reasoning: the triples the ontology entails beyond what the Turtle files assert.
+"""OWL RL reasoning: the triples the ontology entails beyond what the Turtle files assert.
 
-The closure is computed by owlrl (``OWLRL_Semantics``, without axiomatic or datatype
-triples).  A forward-chaining closure also derives a lot of triples that are true in
-every graph and say nothing about poli-kg; :func:`infer` drops them so the inferred
-graph holds only *real* consequences, e.g.
+Two reasoners compute the same closure:
+
+* ``"rules"`` (the default): the OWL 2 RL rules the ontology triggers, compiled to SPARQL and
+  run by Oxigraph to a fixpoint (:mod:`poli_kg.rules`) — about a second for a million triples
+  where owlrl would take hours.  A graph using OWL RL features the rules do not cover falls
+  back to owlrl (:attr:`Inference.note` says why).
+* ``"owlrl"``: owlrl's ``OWLRL_Semantics`` (without axiomatic or datatype triples), the
+  reference; ``tests/test_rules.py`` proves the two equal.
+
+A forward-chaining closure also derives a lot of triples that are true in every graph and say
+nothing about poli-kg; both reasoners drop them so the inferred graph holds only *real*
+consequences, e.g.
 
 * typing by superclass (``rdfs:subClassOf``, ``owl:equivalentClass``, domain, range),
 * inverse properties (``owl:inverseOf``), symmetric and transitive properties,
@@ -30,18 +38,32 @@ Filter rules — an inferred triple ``s p o`` is dropped when:
    :attr:`Inference.errors`.
 
 Triples already asserted are never part of the inferred graph.
+
+:func:`reason` works on rdflib graphs; :func:`close` on pyoxigraph triples and returns the
+Oxigraph store holding the closure (the build validates it with SPARQL when it is large).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import owlrl
 from owlrl.Namespaces import ERRNS
-from rdflib import Graph, Literal, URIRef
+from pyoxigraph import BlankNode, DefaultGraph, Literal as OxLiteral, NamedNode, Quad, Store, Triple
+from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, XSD
+from rdflib.term import Node
 
-__all__ = ["Inference", "reason", "infer", "is_noise"]
+from poli_kg import rules
+
+__all__ = [
+    "REASONERS", "DEFAULT_REASONER", "Inference", "Closure", "reason", "infer", "close",
+    "is_noise", "to_ox", "to_rdflib",
+]
+
+REASONERS = ("rules", "owlrl")
+DEFAULT_REASONER = "rules"
 
 BUILTIN_NAMESPACES = (str(RDF), str(RDFS), str(OWL), str(XSD))
 REFLEXIVE_NOISE = frozenset({
@@ -49,14 +71,28 @@ REFLEXIVE_NOISE = frozenset({
 })
 TOP = frozenset({OWL.Thing, RDFS.Resource})
 TRIVIAL_WITH_TOP = frozenset({RDF.type, RDFS.subClassOf, RDFS.domain, RDFS.range})
+_XSD_STRING = str(XSD.string)
 
 
 @dataclass(frozen=True)
 class Inference:
-    """Result of :func:`reason`: the inferred-only graph and owlrl's inconsistency messages."""
+    """Result of :func:`reason`: the inferred-only graph and the inconsistency messages."""
 
     inferred: Graph
     errors: tuple[str, ...]
+    reasoner: str = "owlrl"   # the reasoner that computed it
+    note: str = ""            # why the rules reasoner fell back to owlrl
+
+
+@dataclass
+class Closure:
+    """Result of :func:`close`: the store (default graph = asserted + inferred) and more."""
+
+    store: Store
+    inferred: list[Triple]
+    errors: tuple[str, ...]
+    reasoner: str
+    note: str = ""
 
 
 def is_noise(triple: tuple) -> bool:
@@ -71,12 +107,55 @@ def is_noise(triple: tuple) -> bool:
     return p in TRIVIAL_WITH_TOP and o in TOP
 
 
-def reason(asserted: Graph) -> Inference:
-    """Compute the OWL RL closure of ``asserted`` and return the filtered inferred triples.
+# --------------------------------------------------------------------------- terms
 
-    ``asserted`` is not modified.  Inconsistencies detected by owlrl (e.g. an individual of
-    two disjoint classes) are returned as messages rather than as triples.
-    """
+def to_ox(term: Node) -> NamedNode | BlankNode | OxLiteral:
+    """An rdflib term as a pyoxigraph term (a plain literal becomes ``xsd:string``)."""
+    if isinstance(term, URIRef):
+        return NamedNode(str(term))
+    if isinstance(term, BNode):
+        return BlankNode(str(term))
+    if isinstance(term, Literal):
+        if term.language:
+            return OxLiteral(str(term), language=term.language)
+        if term.datatype is not None:
+            return OxLiteral(str(term), datatype=NamedNode(str(term.datatype)))
+        return OxLiteral(str(term))
+    raise TypeError(f"unsupported RDF term {term!r}")
+
+
+def to_rdflib(term: NamedNode | BlankNode | OxLiteral) -> Node:
+    """A pyoxigraph term as an rdflib term (``xsd:string`` becomes a plain literal)."""
+    if isinstance(term, NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, BlankNode):
+        return BNode(term.value)
+    if term.language:
+        return Literal(term.value, lang=term.language)
+    if term.datatype.value == _XSD_STRING:
+        return Literal(term.value)
+    return Literal(term.value, datatype=URIRef(term.datatype.value))
+
+
+def _ox_triples(graph: Graph) -> list[Triple]:
+    return [Triple(to_ox(s), to_ox(p), to_ox(o)) for s, p, o in graph]
+
+
+def _rdflib_graph(triples: Iterable[Triple]) -> Graph:
+    graph = Graph()
+    for t in triples:
+        graph.add((to_rdflib(t.subject), to_rdflib(t.predicate), to_rdflib(t.object)))
+    return graph
+
+
+# --------------------------------------------------------------------------- reasoners
+
+def _check(reasoner: str) -> None:
+    if reasoner not in REASONERS:
+        raise ValueError(f"unknown reasoner {reasoner!r}: use one of {', '.join(REASONERS)}")
+
+
+def _owlrl(asserted: Graph) -> Inference:
     closure = Graph()
     closure += asserted
     owlrl.DeductiveClosure(
@@ -93,12 +172,73 @@ def reason(asserted: Graph) -> Inference:
         if triple[0] in error_nodes or is_noise(triple) or triple in asserted:
             continue
         inferred.add(triple)
-    return Inference(inferred=inferred, errors=errors)
+    return Inference(inferred=inferred, errors=errors, reasoner="owlrl")
 
 
-def infer(asserted: Graph) -> Graph:
+def reason(asserted: Graph, reasoner: str = DEFAULT_REASONER) -> Inference:
+    """Compute the OWL RL closure of ``asserted`` and return the filtered inferred triples.
+
+    ``asserted`` is not modified.  Inconsistencies (e.g. an individual of two disjoint classes)
+    are returned as messages rather than as triples.
+    """
+    _check(reasoner)
+    if reasoner == "rules":
+        try:
+            inferred, errors = rules.closure(_ox_triples(asserted))
+        except rules.Unsupported as exc:
+            return _fallback(asserted, str(exc))
+        return Inference(inferred=_rdflib_graph(inferred), errors=errors, reasoner="rules")
+    return _owlrl(asserted)
+
+
+def _fallback(asserted: Graph, why: str) -> Inference:
+    result = _owlrl(asserted)
+    return Inference(inferred=result.inferred, errors=result.errors, reasoner="owlrl",
+                     note=f"rules not applicable ({why}); used owlrl")
+
+
+def infer(asserted: Graph, reasoner: str = DEFAULT_REASONER) -> Graph:
     """The triples entailed by ``asserted`` under OWL 2 RL, minus asserted ones and noise.
 
     Inconsistency messages are dropped here; use :func:`reason` to get them.
     """
-    return reason(asserted).inferred
+    return reason(asserted, reasoner).inferred
+
+
+def close(asserted: Iterable[Triple | Quad], reasoner: str = DEFAULT_REASONER) -> Closure:
+    """:func:`reason` for pyoxigraph triples, keeping the Oxigraph store of the closure.
+
+    ``asserted``: triples, or quads in the default graph (as the build parses them).
+
+    The store's default graph holds the asserted and the inferred triples (Oxigraph keeps
+    numbers and dates in canonical form); the returned ``inferred`` list is filtered.
+    """
+    _check(reasoner)
+    triples = asserted if isinstance(asserted, list) else list(asserted)
+    note = ""
+    if reasoner == "rules":
+        store = Store()
+        if triples and type(triples[0]) is Quad:   # the build's parsed default-graph quads
+            store.bulk_extend(triples)
+        else:
+            store.bulk_extend(Quad(t.subject, t.predicate, t.object, DefaultGraph()) for t in triples)
+        try:
+            result = rules.run(store)
+        except rules.Unsupported as exc:
+            note = f"rules not applicable ({exc}); used owlrl"
+        else:
+            inferred, noise = [], []
+            for q in store.quads_for_pattern(None, None, None, rules.G_INFERRED):
+                (noise if rules.is_noise(q.triple) else inferred).append(q.triple)
+            for t in noise:   # the closure in the store is what the build validates
+                store.remove(Quad(t.subject, t.predicate, t.object, DefaultGraph()))
+            store.update(f"DROP SILENT GRAPH <{rules.G_INFERRED.value}>")
+            return Closure(store=store, inferred=inferred, errors=result.errors, reasoner="rules")
+    graph = _rdflib_graph(triples)
+    result = _owlrl(graph)
+    inferred = _ox_triples(result.inferred)
+    store = Store()
+    store.bulk_extend(Quad(t.subject, t.predicate, t.object, DefaultGraph())
+                      for t in [*triples, *inferred])
+    return Closure(store=store, inferred=inferred, errors=result.errors, reasoner="owlrl",
+                   note=note)
