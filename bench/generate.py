@@ -34,8 +34,9 @@ mistake it for facts of the 2017 report:
   (``dct:creator``), the project that generated them (``prov:wasGeneratedBy``) and the
   thematic area (``dct:subject``);
 * the vocabularies these need: the size classes and ATECO sectors as SKOS concept schemes
-  (``…/id/scheme/classi-dimensionali``, ``…/id/scheme/ateco-2007``), 70 real Piedmont
-  municipalities (``schema:City``), the synthetic source and one data set.
+  (``…/id/scheme/classi-dimensionali``, ``…/id/scheme/ateco-2007``), 72 real Piedmont
+  municipalities (``schema:City``; Turin is already in the graph), the synthetic source and
+  one data set.
 
 Entities are added in rounds (ten organisations, three projects, one patent) until the
 graph has ``--triples`` triples (entities are never cut: at most 40 more).  Same ``--triples`` and ``--seed``:

@@ -3,8 +3,8 @@
 Two reasoners compute the same closure:
 
 * ``"rules"`` (the default): the OWL 2 RL rules the ontology triggers, compiled to SPARQL and
-  run by Oxigraph to a fixpoint (:mod:`poli_kg.rules`) — about a second for a million triples
-  where owlrl would take hours.  A graph using OWL RL features the rules do not cover falls
+  run by Oxigraph to a fixpoint (:mod:`poli_kg.rules`) — a few seconds for a million triples
+  (``bench/build.py``), where owlrl needs about as long for ten thousand.  A graph using OWL RL features the rules do not cover falls
   back to owlrl (:attr:`Inference.note` says why).
 * ``"owlrl"``: owlrl's ``OWLRL_Semantics`` (without axiomatic or datatype triples), the
   reference; ``tests/test_rules.py`` proves the two equal.
