@@ -1,13 +1,13 @@
 """The shapes compiled to SPARQL (poli_kg.shaclsparql) report what pyshacl reports.
 
-Compared on the real graph, on the real graph with every targeted break of test_shapes.py (and
-more) applied at once, and on the real graph plus generated data.  Oxigraph keeps numbers in
+Compared on the real graph and on the real graph with every targeted break of test_shapes.py
+(and more) applied at once; test_generate.py compares them on the real graph plus generated
+data.  Oxigraph keeps numbers in
 canonical form, so ``149.0`` may come back as ``149``: numbers are compared canonically.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import re
@@ -95,21 +95,6 @@ def test_every_break_at_once(closure, shapes):
         logging.disable(logging.NOTSET)
     components = {r.constraint for r in report.results}
     assert len(report.violations) > 50 and len(components) >= 12
-
-
-def test_generated_data(closure, shapes):
-    spec = importlib.util.spec_from_file_location("bench_generate", ROOT / "bench" / "generate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    graph = Graph()
-    graph += closure
-    extra = Graph()
-    for t in module.generate(3000):
-        extra.add(tuple(reasoning.to_rdflib(x) for x in (t.subject, t.predicate, t.object)))
-    graph += extra
-    graph += reasoning.infer(graph)
-    report = assert_same(graph, shapes)
-    assert report.conforms and len(report.warnings) == 1
 
 
 def test_reorder_keeps_the_answers(closure):
