@@ -8,6 +8,8 @@ or environment variables ``POLI_KG_<KEY>``):
 ``QUERY_TIMEOUT``     seconds a query may run before it is killed (503)
 ``MAX_RESULTS``       cap on solutions / triples per result (``X-Result-Truncated``)
 ``MAX_QUERY_LENGTH``  longest query in characters (413)
+``MAX_QUERY_NESTING`` deepest query nesting (400; see :func:`poli_kg.sparqllex.nesting`)
+``RATE_LIMIT`` …      per-client rate limiting and security headers: see :mod:`poli_kg.security`
 ``BASE_IRI``          the dataset's base IRI
 ``PUBLIC_URL``        public root URL of the service; None: from the request's host
 """
@@ -25,7 +27,7 @@ from typing import Any
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
-from poli_kg import store
+from poli_kg import security, store
 from poli_kg.namespaces import BASE
 from poli_kg.sparql import DEFAULT_MAX_QUERY_LENGTH, plain_error
 
@@ -73,6 +75,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.add_url_rule("/", endpoint="home", view_func=render_query_page)
 
     app.add_url_rule("/healthz", view_func=healthz)
+    security.init_app(app)
     app.register_error_handler(HTTPException, plain_error)
     app.before_request(start_timer)
     app.after_request(add_cors_headers)
@@ -85,7 +88,8 @@ def healthz() -> Response:
     try:
         sizes = store.get_store().graph_sizes()
     except (store.QueryError, store.QueryTimeout, store.ChildFailed) as exc:
-        body = {"status": "unavailable", "error": str(exc)}
+        logging.getLogger(__name__).error("health check: %s", exc)  # may name paths: not sent
+        body = {"status": "unavailable", "error": "the store does not answer"}
         return Response(json.dumps(body), status=503, content_type="application/json")
     body = {"status": "ok", "store": store.get_store().spec,
             "triples": sum(sizes.values()), "graphs": sizes}

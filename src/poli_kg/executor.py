@@ -23,6 +23,15 @@ Usage::
 Exceptions raised by the child that are instances of ``expected_errors`` are
 re-raised in the parent; any other failure kills the child and is reported as
 :class:`ChildFailed`.  A timeout is reported as :class:`QueryTimeout`.
+
+Memory: while a call runs longer than :data:`MEMORY_CHECK_INTERVAL`, the parent checks
+the child's private memory (``Private_Dirty`` in ``/proc/PID/smaps_rollup``: what the
+query allocated, not the pages it shares with the web worker) at that interval; above
+``memory_limit`` bytes (default: the environment variable ``POLI_KG_QUERY_MEMORY_MB``,
+else 1024 MB; ``0`` turns the check off) the child is killed and replaced like on a
+timeout, and :class:`QueryMemoryExceeded` is raised.  A runaway ``ORDER BY`` or
+``DISTINCT`` over a cross join allocates about 1 GB a second; without the check four of
+them would exhaust a machine's memory well within a 30 s timeout.
 """
 
 from __future__ import annotations
@@ -54,12 +63,24 @@ _RESET_SIGNALS = (
     signal.SIGUSR1, signal.SIGUSR2, signal.SIGWINCH, signal.SIGCHLD, signal.SIGTTIN,
     signal.SIGTTOU,
 )
+MEMORY_CHECK_INTERVAL = 0.2
+"""Seconds between two checks of a running child's memory."""
+MEMORY_LIMIT_ENV = "POLI_KG_QUERY_MEMORY_MB"
+DEFAULT_MEMORY_LIMIT_MB = 1024
 # Audit events refused in the child: it must never open a network connection.
 _NETWORK_EVENTS = frozenset({"socket.connect", "socket.getaddrinfo", "urllib.Request"})
 
 
 class QueryTimeout(Exception):
     """The call did not finish within its timeout; its child process was killed."""
+
+
+class QueryMemoryExceeded(QueryTimeout):
+    """The call used more memory than allowed; its child process was killed."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the query needed more than {limit // 2**20} MB of memory")
+        self.limit = limit
 
 
 class ChildFailed(Exception):
@@ -79,6 +100,25 @@ class _Child:
     owner_pid: int
     thread: threading.Thread
     started: float = field(default_factory=time.monotonic)
+
+
+def default_memory_limit() -> int | None:
+    """Bytes a child may allocate: ``$POLI_KG_QUERY_MEMORY_MB`` MB (0: no limit), else 1024 MB."""
+    value = os.environ.get(MEMORY_LIMIT_ENV, "").strip()
+    megabytes = int(value) if value else DEFAULT_MEMORY_LIMIT_MB
+    return megabytes * 2**20 if megabytes > 0 else None
+
+
+def private_memory(pid: int) -> int | None:
+    """Bytes of memory private to process ``pid`` (Linux; None where unknown)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as f:
+            for line in f:
+                if line.startswith(b"Private_Dirty:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
 
 
 def _libc() -> ctypes.CDLL | None:
@@ -176,6 +216,8 @@ class Executor:
     ``expected_errors`` types raised by ``opener`` or the backend are passed back
     to the caller.  With ``isolate_network`` each child tries to move into an
     empty network namespace (Linux; silently skipped where not permitted).
+    ``memory_limit``: bytes of private memory a call may use (None: no limit; the
+    default, -1, reads :func:`default_memory_limit`).
     """
 
     def __init__(
@@ -184,8 +226,10 @@ class Executor:
         *,
         expected_errors: tuple[type[BaseException], ...] = (),
         isolate_network: bool = True,
+        memory_limit: int | None = -1,
     ) -> None:
         self._opener = opener
+        self._memory_limit = default_memory_limit() if memory_limit == -1 else memory_limit
         self._expected = expected_errors
         self._isolate_network = isolate_network
         self._local = threading.local()
@@ -206,7 +250,8 @@ class Executor:
         """Run ``backend.method(*args, **kwargs)`` in this thread's child process.
 
         Raises :class:`QueryTimeout` after ``timeout`` seconds (the child is killed
-        and replaced), :class:`ChildFailed` if the child dies, or any of the
+        and replaced), :class:`QueryMemoryExceeded` when the child uses more than the
+        memory limit (likewise), :class:`ChildFailed` if the child dies, or any of the
         ``expected_errors`` raised by the backend.
         """
         child = self._child()
@@ -218,14 +263,13 @@ class Executor:
             self._discard(child)
             child = self._child()
             child.conn.send(message)
-        try:
-            ready = child.conn.poll(timeout)
-        except (EOFError, OSError):
-            ready = True
-        if not ready:
+        ready = self._wait(child, timeout)
+        if ready is not True:
             self._discard(child)
             self._child()  # fork the replacement now, so the next call is fast
-            raise QueryTimeout(f"the query did not finish within {timeout:g} s")
+            if ready is False:
+                raise QueryTimeout(f"the query did not finish within {timeout:g} s")
+            raise QueryMemoryExceeded(ready)
         try:
             status, value = child.conn.recv()
         except (EOFError, OSError) as exc:
@@ -250,6 +294,27 @@ class Executor:
                 self._kill(child)
 
     # -- internals ----------------------------------------------------------
+
+    def _wait(self, child: _Child, timeout: float) -> bool | int:
+        """Wait for the child's answer: True when it is there (or the child is gone),
+        False after ``timeout`` seconds, the memory limit when the child exceeds it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            step = remaining if self._memory_limit is None else \
+                min(remaining, MEMORY_CHECK_INTERVAL)
+            try:
+                if child.conn.poll(max(step, 0.0)):
+                    return True
+            except (EOFError, OSError):
+                return True
+            if step >= remaining:
+                return False
+            used = private_memory(child.pid)
+            if self._memory_limit is not None and used is not None and used > self._memory_limit:
+                log.warning("query process %d stopped: %d MB of memory (limit %d MB)",
+                            child.pid, used // 2**20, self._memory_limit // 2**20)
+                return self._memory_limit
 
     def _child(self) -> _Child:
         """This thread's child process, forked if there is none yet."""

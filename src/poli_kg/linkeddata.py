@@ -943,8 +943,15 @@ def not_found(iri: str) -> Response:
 
 
 def valid_path(path: str) -> bool:
-    """Whether ``path`` can be part of an IRI (no spaces, brackets, quotes, controls)."""
-    return bool(_IRI_PATH.fullmatch(path))
+    """Whether ``BASE + path`` is an IRI (no spaces, brackets, quotes, controls, stray ``%``,
+    U+FFFD from undecodable bytes …): the store refuses to look up anything else."""
+    if not _IRI_PATH.fullmatch(path):
+        return False
+    try:
+        ox.NamedNode(BASE + path)
+    except ValueError:
+        return False
+    return True
 
 
 # -- views: resources under /id/ ----------------------------------------------------------

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import gunicorn.http.wsgi
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
@@ -27,6 +28,8 @@ from poli_kg.store import BACKENDS, Store
 THREADS = 8
 """Request threads per worker."""
 MAX_WORKERS = 4
+SERVER_NAME = "poli-kg"
+"""The ``Server`` header (gunicorn would send ``gunicorn``, and its version in the WSGI environ)."""
 
 
 def default_workers() -> int:
@@ -60,9 +63,12 @@ class Server(BaseApplication):  # type: ignore[misc]
         super().__init__()
 
     def load_config(self) -> None:
-        """Apply our options to gunicorn's settings."""
+        """Apply our options to gunicorn's settings; name no server software or version."""
         for key, value in self.options.items():
             self.cfg.set(key, value)
+        # gunicorn has no setting for these: its responses read the module's globals.
+        gunicorn.http.wsgi.SERVER = SERVER_NAME
+        gunicorn.http.wsgi.SERVER_SOFTWARE = SERVER_NAME
 
     def load(self) -> Flask:
         """Create the Flask application (once, in the master: preload)."""

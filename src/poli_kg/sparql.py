@@ -20,8 +20,10 @@ Safe by default:
 * ``FROM`` / ``FROM NAMED`` / ``default-graph-uri`` / ``named-graph-uri`` naming a
   graph outside the dataset -> 400 listing the dataset's graphs (nothing is fetched);
 * queries longer than ``MAX_QUERY_LENGTH`` characters -> 413;
+* queries nesting deeper than ``MAX_QUERY_NESTING`` (see :func:`poli_kg.sparqllex.nesting`:
+  brackets and chains such as ``a+b+…``; the engines would run out of stack) -> 400;
 * queries run in killable child processes (:mod:`poli_kg.executor`): longer than
-  ``QUERY_TIMEOUT`` seconds -> 503;
+  ``QUERY_TIMEOUT`` seconds, or using more memory than the executor's limit -> 503;
 * at most ``MAX_RESULTS`` solutions (SELECT) or triples (CONSTRUCT, DESCRIBE) are
   returned.  Every result carries ``X-Result-Count: <n>`` and
   ``X-Result-Truncated: true|false`` headers (``true`` when the cap cut it short).
@@ -36,6 +38,7 @@ import importlib.util
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from urllib.parse import parse_qsl
 
 from flask import Blueprint, Response, current_app, g, request
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
@@ -48,8 +51,9 @@ from werkzeug.exceptions import (
 
 from poli_kg import store as store_module
 from poli_kg.conneg import negotiate
+from poli_kg.executor import QueryMemoryExceeded
 from poli_kg.namespaces import SD, bind_prefixes
-from poli_kg.sparqllex import QueryInfo, scan
+from poli_kg.sparqllex import QueryInfo, nesting, scan
 from poli_kg.store import (
     CSV, JSON_LD, N_TRIPLES, RDF_XML, SPARQL_RESULTS_JSON, SPARQL_RESULTS_XML, TSV, TURTLE,
     ChildFailed, QueryEvaluationError, QueryRefused, QueryResult, QuerySyntaxError,
@@ -69,6 +73,9 @@ SERVICE_REFUSED = (
     "SERVICE (federated query) is not allowed: this endpoint queries only its own dataset."
 )
 DEFAULT_MAX_QUERY_LENGTH = 100_000
+DEFAULT_MAX_QUERY_NESTING = 1000
+"""oxigraph's query process overflows its stack (8 MB) above about 2200 (``{{{…}}}``)."""
+STORE_UNAVAILABLE = "The store is not available; the incident has been logged."
 
 
 @dataclass(frozen=True)
@@ -166,6 +173,19 @@ def _single(values: list[str], name: str) -> str | None:
     return values[0] if values else None
 
 
+def _require_utf8(raw: bytes, what: str) -> None:
+    """400 unless ``raw`` (a query string or form body) decodes as UTF-8 throughout.
+
+    werkzeug replaces undecodable bytes by U+FFFD, which would silently change the query.
+    """
+    try:
+        parse_qsl(raw.decode("utf-8"), keep_blank_values=True, encoding="utf-8",
+                  errors="strict")
+    except UnicodeDecodeError as exc:
+        raise BadRequest(f"The {what} is not valid UTF-8: percent-encode the UTF-8 bytes "
+                         "of the query.") from exc
+
+
 def read_protocol_request() -> ProtocolRequest:
     """Parse the current request as a SPARQL protocol query operation.
 
@@ -179,6 +199,7 @@ def read_protocol_request() -> ProtocolRequest:
         if mimetype == "application/sparql-update":
             raise Forbidden(UPDATE_REFUSED)
         if mimetype == "application/sparql-query":
+            _require_utf8(request.query_string, "URL's query string")
             params = request.args
             charset = request.mimetype_params.get("charset", "utf-8")
             try:
@@ -189,6 +210,9 @@ def read_protocol_request() -> ProtocolRequest:
                 raise BadRequest("With Content-Type application/sparql-query the query is "
                                  "the request body, not a query parameter.")
         elif mimetype in ("application/x-www-form-urlencoded", "multipart/form-data", ""):
+            _require_utf8(request.query_string, "URL's query string")
+            if mimetype == "application/x-www-form-urlencoded":
+                _require_utf8(request.get_data(cache=True), "form")
             params = CombinedMultiDict([request.form, request.args])
             query = _single(params.getlist("query"), "query")
         else:
@@ -196,6 +220,7 @@ def read_protocol_request() -> ProtocolRequest:
                 f"Content-Type {mimetype} is not supported. POST a query as "
                 "application/x-www-form-urlencoded (query=...) or as application/sparql-query.")
     else:
+        _require_utf8(request.query_string, "URL's query string")
         params = request.args
         query = _single(params.getlist("query"), "query")
     if "update" in params:
@@ -208,7 +233,8 @@ def read_protocol_request() -> ProtocolRequest:
     )
 
 
-def check_query(query: str, req: ProtocolRequest, max_length: int) -> QueryInfo:
+def check_query(query: str, req: ProtocolRequest, max_length: int,
+                max_nesting: int = DEFAULT_MAX_QUERY_NESTING) -> QueryInfo:
     """Refuse what this endpoint does not do; return what the lexer found."""
     if not query.strip():
         raise BadRequest("The query is empty.")
@@ -216,6 +242,12 @@ def check_query(query: str, req: ProtocolRequest, max_length: int) -> QueryInfo:
         raise RequestEntityTooLarge(
             f"The query is {len(query)} characters long; this endpoint accepts queries of "
             f"at most {max_length} characters.")
+    depth = nesting(query)
+    if depth > max_nesting:
+        raise BadRequest(
+            f"The query nests too deeply ({depth} levels of brackets and chained operators "
+            f"such as a+b+…, {{…}} UNION {{…}} …, ?s ?p ?o1, ?o2 …); this endpoint accepts "
+            f"at most {max_nesting}. Flatten it, e.g. with VALUES or FILTER(?x IN (…)).")
     info = scan(query)
     if info.is_update:
         raise Forbidden(UPDATE_REFUSED)
@@ -243,7 +275,8 @@ def _named_graphs() -> tuple[str, ...]:
     except QueryTimeout as exc:
         raise ServiceUnavailable(f"The store did not answer: {exc}.") from exc
     except StoreUnavailable as exc:
-        raise ServiceUnavailable(f"The store is not available: {exc}") from exc
+        log.error("store unavailable: %s", exc)
+        raise ServiceUnavailable(STORE_UNAVAILABLE) from exc
 
 
 # -- the endpoint ---------------------------------------------------------------------
@@ -258,8 +291,9 @@ def endpoint() -> Response:
                              "application/sparql-query body.")
         return describe_service(req.format)
     config = current_app.config
-    info = check_query(req.query, req, int(config.get("MAX_QUERY_LENGTH",
-                                                       DEFAULT_MAX_QUERY_LENGTH)))
+    info = check_query(req.query, req,
+                       int(config.get("MAX_QUERY_LENGTH", DEFAULT_MAX_QUERY_LENGTH)),
+                       int(config.get("MAX_QUERY_NESTING", DEFAULT_MAX_QUERY_NESTING)))
     g.sparql_form = info.form
     if info.form is None:  # not a query: let the parser say why
         media_type = SPARQL_RESULTS_JSON
@@ -283,6 +317,10 @@ def _execute(req: ProtocolRequest, info: QueryInfo, media_type: str) -> QueryRes
         return store_module.get_store().execute(
             req.query, form=info.form, media_type=media_type,
             default_graph_uris=req.default_graph_uris, named_graph_uris=req.named_graph_uris)
+    except QueryMemoryExceeded as exc:
+        raise ServiceUnavailable(
+            f"The query was stopped: it needed more than {exc.limit // 2**20} MB of memory. "
+            "Make it more selective or add a LIMIT.") from exc
     except QueryTimeout as exc:
         raise ServiceUnavailable(
             f"The query was stopped: it did not finish within "
@@ -295,7 +333,8 @@ def _execute(req: ProtocolRequest, info: QueryInfo, media_type: str) -> QueryRes
     except QueryEvaluationError as exc:
         raise BadRequest(str(exc)) from exc
     except StoreUnavailable as exc:
-        raise ServiceUnavailable(f"The store is not available: {exc}") from exc
+        log.error("store unavailable: %s", exc)
+        raise ServiceUnavailable(STORE_UNAVAILABLE) from exc
     except ChildFailed as exc:
         log.error("query process failed: %s", exc)
         raise InternalServerError("The query process failed; the incident has been logged.") \
@@ -369,7 +408,8 @@ def describe_service(format_param: Sequence[str]) -> Response:
         sizes = store.graph_sizes()
         graphs = store.named_graphs
     except (QueryTimeout, StoreUnavailable) as exc:
-        raise ServiceUnavailable(f"The store is not available: {exc}") from exc
+        log.error("store unavailable: %s", exc)
+        raise ServiceUnavailable(STORE_UNAVAILABLE) from exc
     body = service_description(endpoint_url(), sizes, graphs).serialize(format=fmt.rdflib_name)
     return Response(body, content_type=f"{fmt.media_type}; charset=utf-8")
 

@@ -23,6 +23,7 @@ and the findings are merged.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -35,27 +36,50 @@ UPDATE_KEYWORDS = frozenset(
 
 _PLX = r"(?:%[0-9A-Fa-f]{2}|\\[_~.\-!$&'()*+,;=/?#@%])"
 _LOCAL_CHAR = rf"(?:[\w:\-\u00B7]|{_PLX})"
-_TOKEN = re.compile(
-    r"""
+_LOCAL = rf"(?:{_LOCAL_CHAR}(?:(?:{_LOCAL_CHAR}|\.)*{_LOCAL_CHAR})?)?"
+_LONG_STRINGS = (
+    r"'''(?:(?:'|'')?(?:[^'\\]|\\.))*'''",
+    r'"""(?:(?:"|"")?(?:[^"\\]|\\.))*"""',
+)
+_SHORT_BODIES = (r"'(?:[^'\\\r\n]|\\.)*", r'"(?:[^"\\\r\n]|\\.)*')
+_TOKEN_PARTS = r"""
       (?P<WS>\s+)
     | (?P<COMMENT>\#[^\r\n]*)
-    | (?P<STRING>'''(?:(?:'|'')?(?:[^'\\]|\\.))*'''
-               |\"\"\"(?:(?:"|"")?(?:[^"\\]|\\.))*\"\"\"
-               |'(?:[^'\\\r\n]|\\.)*'
-               |"(?:[^"\\\r\n]|\\.)*")
-    | (?P<IRI><[^<>"{}|^`\\\x00-\x20]*>)
+    | (?P<STRING>{strings})
+    | (?P<UNCLOSED>{unclosed})
+    | (?P<IRI><[^<>"{{}}|^`\\\x00-\x20]*>)
     | (?P<VAR>[?$]\w*)
     | (?P<LANGTAG>@[A-Za-z]+(?:-[A-Za-z0-9]+)*)
     | (?P<BNODE>_:[\w.\-]*)
-    | (?P<PNAME>(?:[^\W\d_](?:[\w.\-]*[\w\-])?)?:"""
-    + rf"(?:{_LOCAL_CHAR}(?:(?:{_LOCAL_CHAR}|\.)*{_LOCAL_CHAR})?)?)"
-    + r"""
+    | (?P<PNAME>{prefix}:{local})
     | (?P<WORD>[^\W\d]\w*)
     | (?P<NUMBER>\d+)
     | (?P<OTHER>.)
-    """,
-    re.VERBOSE | re.DOTALL,
-)
+    """
+_PREFIX = r"(?:[^\W\d_](?:[\w.\-]*[\w\-])?)?"
+_PREFIX_RUN = re.compile(r"[\w.\-]+")
+_NEVER = "(?!)"
+
+
+@functools.lru_cache(maxsize=None)
+def _token_pattern(long: tuple[bool, bool], short: tuple[bool, bool],
+                   prefixed: bool) -> re.Pattern[str]:
+    """The token regex without the string forms (``'``, ``"``) and prefixed names left out.
+
+    The regex engine tries each form at each token start, and a form that fails has
+    scanned as far as it could first; retried at every token of a long run that is
+    quadratic (a 100 kB query took a minute).  :func:`tokens` leaves out the forms it
+    knows cannot match where it is: the tokens are the same, found in linear time.
+    """
+    strings = [form for form, keep in zip(_LONG_STRINGS, long) if keep]
+    strings += [body + body[0] for body, keep in zip(_SHORT_BODIES, short) if keep]
+    unclosed = [body for body, keep in zip(_SHORT_BODIES, short) if keep]
+    return re.compile(_TOKEN_PARTS.format(
+        strings="|".join(strings) or _NEVER, unclosed="|".join(unclosed) or _NEVER,
+        prefix=_PREFIX if prefixed else "", local=_LOCAL), re.VERBOSE | re.DOTALL)
+
+
+_TOKEN = _token_pattern((True, True), (True, True), True)
 _UNICODE_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
 _PLX_ESCAPE = re.compile(r"\\([_~.\-!$&'()*+,;=/?#@%])")
 
@@ -101,7 +125,7 @@ class QueryInfo:
 
 def _union(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
     """Items of ``a`` then those of ``b`` not in ``a``, in order."""
-    return a + tuple(x for x in b if x not in a)
+    return tuple(dict.fromkeys(a + b))
 
 
 @dataclass(frozen=True)
@@ -123,12 +147,44 @@ class Token:
 
 
 def tokens(query: str) -> list[Token]:
-    """Tokens of ``query`` without whitespace and comments."""
-    return [
-        Token(m.lastgroup or "OTHER", m.group(), m.start())
-        for m in _TOKEN.finditer(query)
-        if m.lastgroup not in ("WS", "COMMENT")
-    ]
+    """Tokens of ``query`` without whitespace and comments, in time linear in its length.
+
+    Where a form cannot match it is left out of the regex (:func:`_token_pattern`):
+
+    * a prefixed name starting inside a run of ``[\\w.-]`` characters needs the run to
+      end with ``:`` (and not with ``.:``); every position of the run shares that end;
+    * a string that does not close where it opens (a quote read as ``OTHER``) does not
+      close at any later quote of its kind up to where its scan stopped (those quotes
+      are escaped, and their scans join the first one at a boundary they share); for a
+      long string (``'''``, ``\"\"\"``) that is the end of the query, so later openers
+      are read as an empty string and a quote, as the engines read them.
+    """
+    runs = [(m.start(), m.end()) for m in _PREFIX_RUN.finditer(query)]
+    out: list[Token] = []
+    long_open = [True, True]   # per quote (' "): may a long string still close?
+    short_bad = [0, 0]         # per quote: short strings cannot close before this offset
+    pos, run, size = 0, 0, len(query)
+    while pos < size:
+        while run < len(runs) and runs[run][1] <= pos:
+            run += 1
+        prefixed = True
+        if run < len(runs) and runs[run][0] <= pos:
+            end = runs[run][1]
+            prefixed = end < size and query[end] == ":" and query[end - 1] != "."
+        short = (pos >= short_bad[0], pos >= short_bad[1])
+        m = _token_pattern(tuple(long_open), short, prefixed).match(query, pos)
+        assert m is not None  # OTHER matches any character
+        kind, text = m.lastgroup or "OTHER", m.group()
+        quote = "'\"".find(text[0])
+        if kind == "STRING" and len(text) == 2 and query.startswith(text[0] * 3, pos):
+            long_open[quote] = False
+        elif kind == "UNCLOSED":
+            short_bad[quote] = m.end()
+            kind, text = "OTHER", text[0]
+        if kind not in ("WS", "COMMENT"):
+            out.append(Token(kind, text, pos))
+        pos += len(text)
+    return out
 
 
 def expand_unicode_escapes(query: str) -> str:
@@ -246,6 +302,107 @@ def _read_from(
 def _resolve(iri: str, base: str | None) -> str:
     """Resolve a possibly relative IRI against ``base`` (left as is without a base)."""
     return urljoin(base, iri) if base else iri
+
+
+# -- how deeply a query nests ------------------------------------------------------------
+
+_OPEN, _CLOSE = "({[", ")}]"
+_CHAIN_MARKS = frozenset(".,;|/^+-*!=<>&")
+_CHAIN_WORDS = frozenset({"UNION", "MINUS", "OPTIONAL", "FILTER", "BIND", "GRAPH", "EXISTS",
+                          "NOT", "SERVICE", "VALUES", "AS"})
+_TERMS = frozenset({"VAR", "IRI", "PNAME", "STRING", "NUMBER", "BNODE"})
+
+
+def nesting(query: str) -> int:
+    """An upper bound on how deeply the engines' syntax trees of ``query`` nest.
+
+    Query engines walk syntax trees recursively, and oxigraph's query process dies of a
+    stack overflow (SIGSEGV) at a few thousand levels.  Brackets nest: ``{{{…}}}``,
+    ``((…))``, ``[ ?p [ ?p …] ]``.  So do sequences, which become left-deep trees:
+    ``1+1+…``, ``a && b && …``, ``{} UNION {} UNION …``, ``{…} {…} …``, ``?s ?p ?o, ?o, …``,
+    triple patterns, property paths ``<p>/<p>/…``, ``!!…``, rows of ``OPTIONAL`` / ``MINUS``
+    / ``FILTER`` / ``BIND``, projections ``(… AS ?v) (… AS ?w) …``, the items of a
+    collection ``( 1 2 3 … )``, the resources of ``DESCRIBE``.
+
+    The bound counts, at each token, the open brackets plus, in each enclosing group, the
+    operators, separators, groups and ``AS`` / ``UNION`` / … keywords met so far, and the
+    terms met so far in a parenthesised group without commas (a collection) or at the
+    top level of a ``DESCRIBE`` query (``DESCRIBE <a> <b> …``).  Not counted, as they do not nest: the prologue, the
+    rows of a ``VALUES`` block, arguments (``f(a, b, …)``, ``IN (a, b, …)``).  The query is
+    read as written and with unicode escapes expanded (as rdflib reads it); the larger
+    bound is returned.
+    """
+    text = expand_unicode_escapes(query)
+    return max(_nesting(query), _nesting(text) if text != query else 0)
+
+
+def _nesting(query: str) -> int:
+    toks = tokens(query)
+    with_commas = _groups_with_commas(toks)
+    groups: list[str] = []   # the open brackets
+    counts: list[int] = [0]  # what was counted in each open group (the first: the query)
+    data = -1                # depth of the VALUES block being read (-1: none)
+    values_next = False      # the next "{" opens a VALUES block
+    prologue = True
+    describe = False         # a DESCRIBE query: its top-level terms are a sequence
+    total = deepest = 0
+    for i, tok in enumerate(toks):
+        kind, text = tok.kind, tok.text
+        if prologue and not (tok.is_word("PREFIX", "BASE") or
+                             (i > 0 and toks[i - 1].is_word("PREFIX", "BASE")) or
+                             (i > 1 and toks[i - 2].is_word("PREFIX"))):
+            prologue = False
+        counted = 0
+        if kind == "OTHER" and text in _OPEN:
+            if data < 0:
+                counted = 1
+                if text == "{" and values_next:
+                    data, values_next = len(groups) + 1, False
+            counts[-1] += counted
+            total += counted
+            groups.append(text if text != "(" or i not in with_commas else ",")
+            counts.append(0)
+            deepest = max(deepest, len(groups) + total)
+            continue
+        if kind == "OTHER" and text in _CLOSE:
+            if groups:
+                if len(groups) == data:
+                    data = -1
+                groups.pop()
+                total -= counts.pop()
+            continue
+        if data >= 0 or prologue:
+            pass
+        elif kind == "OTHER" and text in _CHAIN_MARKS:
+            counted = int(not (text in ",;" and groups and groups[-1] in "(,"))
+        elif kind == "WORD" and text.upper() in _CHAIN_WORDS:
+            counted = 1
+            values_next = values_next or text.upper() == "VALUES"
+        elif kind in _TERMS:
+            counted = int(groups[-1] == "(" if groups else describe)
+        elif tok.is_word("DESCRIBE") and not groups:
+            describe = True
+        counts[-1] += counted
+        total += counted
+        deepest = max(deepest, len(groups) + total)
+    return deepest
+
+
+def _groups_with_commas(toks: list[Token]) -> set[int]:
+    """Indexes of the ``(`` tokens whose group holds a comma of its own (an argument list)."""
+    found: set[int] = set()
+    stack: list[int] = []
+    for i, tok in enumerate(toks):
+        if tok.kind != "OTHER":
+            continue
+        if tok.text in _OPEN:
+            stack.append(i)
+        elif tok.text in _CLOSE:
+            if stack:
+                stack.pop()
+        elif tok.text == "," and stack and toks[stack[-1]].text == "(":
+            found.add(stack[-1])
+    return found
 
 
 # -- pre-binding variables --------------------------------------------------------------
