@@ -412,7 +412,7 @@ def _stage(timings: dict[str, float], name: str, start: float, progress: Progres
         progress(name, timings[name])
 
 
-def _cached_inferred(previous: Path | None, inputs: Inputs) -> list[ox.Triple] | None:
+def _cached_inferred(previous: Path | None, inputs: Inputs) -> list[ox.Quad] | None:
     """The inferred graph of the build in ``previous`` if it reasoned over the same inputs."""
     if previous is None or not inputs.asserted_sha256:
         return None
@@ -424,18 +424,18 @@ def _cached_inferred(previous: Path | None, inputs: Inputs) -> list[ox.Triple] |
         return None
     try:
         data = (previous / "poli-kg-inferred.ttl").read_bytes()
-        return [q.triple for q in ox.parse(data, format=ox.RdfFormat.TURTLE, base_iri=BASE)]
+        return list(ox.parse(data, format=ox.RdfFormat.TURTLE, base_iri=BASE))
     except (OSError, SyntaxError):
         return None
 
 
-def _reason(inputs: Inputs, reasoner: str, cached: list[ox.Triple] | None = None
+def _reason(inputs: Inputs, reasoner: str, cached: list[ox.Quad] | None = None
             ) -> reasoning.Closure:
     asserted = inputs.asserted_triples()
     if cached is not None:
         store = reasoning.Store()
-        store.bulk_extend(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph())
-                          for t in [*asserted, *cached])
+        store.extend(asserted)   # default-graph quads, as parsed
+        store.extend(cached)
         return reasoning.Closure(store=store, inferred=cached, errors=(),
                                  reasoner="reused (same ontology, data and provenance)")
     return reasoning.close(asserted, reasoner)

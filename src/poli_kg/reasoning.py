@@ -218,10 +218,11 @@ def close(asserted: Iterable[Triple | Quad], reasoner: str = DEFAULT_REASONER) -
     note = ""
     if reasoner == "rules":
         store = Store()
+        # (for an in-memory store, extend() from a list is the fastest way in)
         if triples and type(triples[0]) is Quad:   # the build's parsed default-graph quads
-            store.bulk_extend(triples)
+            store.extend(triples)
         else:
-            store.bulk_extend(Quad(t.subject, t.predicate, t.object, DefaultGraph()) for t in triples)
+            store.extend([Quad(t.subject, t.predicate, t.object, DefaultGraph()) for t in triples])
         try:
             result = rules.run(store)
         except rules.Unsupported as exc:
@@ -238,7 +239,7 @@ def close(asserted: Iterable[Triple | Quad], reasoner: str = DEFAULT_REASONER) -
     result = _owlrl(graph)
     inferred = _ox_triples(result.inferred)
     store = Store()
-    store.bulk_extend(Quad(t.subject, t.predicate, t.object, DefaultGraph())
-                      for t in [*triples, *inferred])
+    store.extend([Quad(t.subject, t.predicate, t.object, DefaultGraph())
+                  for t in [*triples, *inferred]])
     return Closure(store=store, inferred=inferred, errors=result.errors, reasoner="owlrl",
                    note=note)

@@ -664,7 +664,7 @@ def _datatype_errors(store: Store, schema: Schema) -> set[str]:
 def closure(triples: Iterable[Triple]) -> tuple[list[Triple], tuple[str, ...]]:
     """The inferred triples (noise removed, asserted ones excluded) and the inconsistencies."""
     store = Store()
-    store.bulk_extend(Quad(t.subject, t.predicate, t.object, DefaultGraph()) for t in triples)
+    store.extend([Quad(t.subject, t.predicate, t.object, DefaultGraph()) for t in triples])
     result = run(store)
     inferred = [q.triple for q in store.quads_for_pattern(None, None, None, G_INFERRED)
                 if not is_noise(q.triple)]
