@@ -198,7 +198,8 @@ def test_everything_else_is_nosniff_and_loads_nothing(client, path):
     response = client.get(path)
     assert response.mimetype != "text/html", path
     assert response.headers["X-Content-Type-Options"] == "nosniff"
-    assert response.headers["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"
+    assert response.headers["Content-Security-Policy"] == \
+        "default-src 'none'; frame-ancestors 'none'"
 
 
 def test_the_policy_names_no_other_origin():
@@ -277,7 +278,8 @@ def test_an_internal_error_reveals_nothing(sparql_build_dir):
         response = application.test_client().get("/boom")
         assert response.status_code == 500
         text = response.get_data(as_text=True)
-        assert text == "500 Internal Server Error: Internal server error; the incident has been logged.\n"
+        assert text == ("500 Internal Server Error: Internal server error; the incident has "
+                        "been logged.\n")
         assert response.headers["X-Content-Type-Options"] == "nosniff"
     finally:
         application.extensions["poli_kg.store"].close()

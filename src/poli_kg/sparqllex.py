@@ -327,10 +327,10 @@ def nesting(query: str) -> int:
     The bound counts, at each token, the open brackets plus, in each enclosing group, the
     operators, separators, groups and ``AS`` / ``UNION`` / … keywords met so far, and the
     terms met so far in a parenthesised group without commas (a collection) or at the
-    top level of a ``DESCRIBE`` query (``DESCRIBE <a> <b> …``).  Not counted, as they do not nest: the prologue, the
-    rows of a ``VALUES`` block, arguments (``f(a, b, …)``, ``IN (a, b, …)``).  The query is
-    read as written and with unicode escapes expanded (as rdflib reads it); the larger
-    bound is returned.
+    top level of a ``DESCRIBE`` query (``DESCRIBE <a> <b> …``).  Not counted, as they do
+    not nest: the prologue, the rows of a ``VALUES`` block, arguments (``f(a, b, …)``,
+    ``IN (a, b, …)``).  The query is read as written and with unicode escapes expanded
+    (as rdflib reads it); the larger bound is returned.
     """
     text = expand_unicode_escapes(query)
     return max(_nesting(query), _nesting(text) if text != query else 0)
