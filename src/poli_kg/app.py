@@ -16,8 +16,6 @@ or environment variables ``POLI_KG_<KEY>``):
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import json
 import logging
 import os
@@ -27,7 +25,7 @@ from typing import Any
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
-from poli_kg import security, store
+from poli_kg import catalog, downloads, linkeddata, querypage, security, sparql, store
 from poli_kg.namespaces import BASE
 from poli_kg.sparql import DEFAULT_MAX_QUERY_LENGTH, plain_error
 
@@ -42,8 +40,6 @@ DEFAULTS: dict[str, Any] = {
     "BASE_IRI": BASE,
     "PUBLIC_URL": None,
 }
-BLUEPRINT_MODULES = ("sparql", "querypage", "linkeddata", "downloads", "catalog")
-"""Modules of ``poli_kg`` whose ``bp`` blueprint is registered when the module exists."""
 CORS_HEADERS = {
     "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
     "Access-Control-Allow-Headers": "Content-Type, Accept",
@@ -65,14 +61,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config["MAX_CONTENT_LENGTH"] = 3 * int(app.config["MAX_QUERY_LENGTH"]) + 65536
 
     store.init_app(app)
-    for name in BLUEPRINT_MODULES:
-        if importlib.util.find_spec(f"poli_kg.{name}") is not None:
-            app.register_blueprint(importlib.import_module(f"poli_kg.{name}").bp)
-    if not any(rule.rule == "/" for rule in app.url_map.iter_rules()) and \
-            "querypage" in app.blueprints:
-        from poli_kg.querypage import render_query_page  # type: ignore[import-not-found]
-
-        app.add_url_rule("/", endpoint="home", view_func=render_query_page)
+    for blueprint in (sparql.bp, querypage.bp, linkeddata.bp, downloads.bp, catalog.bp):
+        app.register_blueprint(blueprint)
 
     app.add_url_rule("/healthz", view_func=healthz)
     security.init_app(app)
