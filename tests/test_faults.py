@@ -36,6 +36,8 @@ import time
 from pathlib import Path
 
 import psutil
+import os
+
 import pytest
 import requests
 
@@ -273,6 +275,8 @@ def test_a_server_started_during_a_build_serves_the_previous_output(pristine, tm
 
 # ------------------------------------------------------------------------ runaway queries
 
+@pytest.mark.skipif(os.getloadavg()[0] > os.cpu_count(),
+                    reason="the machine is already busy (load average above its cores): latency here would measure the other load")
 def test_quick_queries_stay_quick_beside_runaway_ones(sparql_build_dir, tmp_path):
     """Four runaway queries (3 s timeout): quick queries' p99 < 1 s; afterwards no process of
     the server keeps spending CPU.  Bounded at about 30 s."""
