@@ -430,7 +430,8 @@ def test_a_symlink_or_a_tampered_file_is_not_served(build_dir, tmp_path):
 
 
 def test_a_rebuild_does_not_mix_files_of_two_builds(build_dir, tmp_path):
-    """BUILD_DIR is resolved when the app starts; swapping the symlink later changes nothing."""
+    """BUILD_DIR is resolved when the app starts; swapping the symlink later changes nothing
+    (a new application serves the new build)."""
     first = copy_build(build_dir, tmp_path / ".public-1")
     second = copy_build(build_dir, tmp_path / ".public-2")
     (second / "poli-kg.ttl").write_bytes(b"# another build\n")
@@ -451,11 +452,16 @@ def test_a_rebuild_does_not_mix_files_of_two_builds(build_dir, tmp_path):
         after = client.get("/downloads/poli-kg.ttl")
         assert after.data == before.data == (first / "poli-kg.ttl").read_bytes()
         assert after.headers["ETag"] == before.headers["ETag"]
-        # once the old folder is pruned, the next request takes the new build as a whole
-        shutil.rmtree(first)
-        renewed = client.get("/downloads/poli-kg.ttl")
-        assert renewed.data == b"# another build\n"
-        assert renewed.headers["ETag"] == f'"{digest}"'
+        # a new application (a restarted server) serves the new build as a whole
+        fresh = app_for(link)
+        try:
+            renewed = fresh.test_client().get("/downloads/poli-kg.ttl")
+            assert renewed.data == b"# another build\n"
+            assert renewed.headers["ETag"] == f'"{digest}"'
+        finally:
+            fresh.extensions["poli_kg.store"].close()
+        # ... while the running one stays on its own
+        assert client.get("/downloads/poli-kg.ttl").data == before.data
     finally:
         app.extensions["poli_kg.store"].close()
 

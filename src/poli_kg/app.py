@@ -3,7 +3,8 @@
 Config keys (defaults in :data:`DEFAULTS`; override with ``create_app(test_config)``
 or environment variables ``POLI_KG_<KEY>``):
 
-``BUILD_DIR``         folder written by ``poli-kg build`` (``public``)
+``BUILD_DIR``         folder written by ``poli-kg build`` (``public``); resolved once, so the
+                      application serves one build for its lifetime (see :class:`poli_kg.store.Store`)
 ``STORE``             backend: ``oxigraph`` | ``oxigraph-memory`` | ``memory`` (see :mod:`poli_kg.store`)
 ``QUERY_TIMEOUT``     seconds a query may run before it is killed (503)
 ``MAX_RESULTS``       cap on solutions / triples per result (``X-Result-Truncated``)

@@ -35,13 +35,20 @@ The pipeline is built on Oxigraph so that it scales to millions of triples:
 
 :func:`build` writes a complete build folder next to ``out_dir`` and then swaps the
 ``out_dir`` symlink to it atomically, so a failed build leaves the previous output
-untouched and readers never see a half-written folder.  The previous build folder is kept
-(a server that opened it keeps working); older ones are deleted.  Layout::
+untouched and readers never see a half-written folder.  The previous build folder is kept;
+older ones are deleted, except those a running server still answers from.  Layout::
 
     public -> .public-20250101T120000000000Z     (relative symlink)
     .public-20250101T120000000000Z/               current build
     .public-20241231T090000000000Z/               previous build
+    .public-20241230T080000000000Z/               older, kept while a server holds it
     .public-lock/                                 flock()ed while building
+
+A running server answers from one build only: :class:`ServedBuild` resolves the symlink
+once and holds the resolved folder with a shared ``flock`` on the folder itself for the
+server's lifetime; :func:`_prune` deletes a folder only while it holds an exclusive
+``flock`` on it (taken with ``LOCK_NB``: a folder a server holds is skipped).  A rebuild
+is served by servers started after it.
 
 :func:`ensure_built` reuses ``out_dir`` when its ``build.json`` records the same SHA-256
 of the inputs (paths + contents) and the same pipeline (code and library versions).
@@ -59,7 +66,9 @@ import queue
 import re
 import shutil
 import tempfile
+import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -84,7 +93,7 @@ from poli_kg.validation import ValidationFailed, ValidationReport
 __all__ = [
     "ROOT", "INPUTS", "Sources", "Inputs", "BuildResult", "InputError", "BuildError",
     "ValidationFailed", "load", "inputs_digest", "check", "build", "ensure_built",
-    "DOWNLOAD_FILES", "read_build_info", "VALIDATORS", "PYSHACL_MAX_TRIPLES",
+    "DOWNLOAD_FILES", "read_build_info", "VALIDATORS", "PYSHACL_MAX_TRIPLES", "ServedBuild",
 ]
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -799,7 +808,27 @@ def _prune(parent: Path, name: str, keep: int = 2) -> None:
     found.sort(key=lambda p: p.name, reverse=True)
     for old in found[keep:]:
         if old.name != current:
-            _remove(old)
+            _remove_unless_served(old)
+
+
+def _remove_unless_served(folder: Path) -> None:
+    """Delete a build folder unless a server holds it (see :class:`ServedBuild`).
+
+    The exclusive lock is held while deleting, so a server starting meanwhile waits for it
+    and then finds the folder gone (and resolves the symlink again).
+    """
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return  # a running server answers from it: kept until it stops
+    else:
+        _remove(folder)
+    finally:
+        os.close(fd)
 
 
 def _remove(path: Path) -> None:
@@ -807,6 +836,68 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
     else:
         shutil.rmtree(path, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- servers
+
+class ServedBuild:
+    """The one build folder a running server answers from.
+
+    ``out_dir`` (the symlink :func:`build` swaps) is resolved once: when this object is
+    made, or, if nothing is built yet, by the first :meth:`folder` call that finds a build.
+    From then on :meth:`folder` always returns that folder, whatever later builds do to the
+    symlink, and the folder is held with a shared ``flock`` (on the folder itself, nothing
+    is written into it) until :meth:`close` or garbage collection, so :func:`_prune` of
+    later builds keeps it.  Forked processes share the lock.
+    """
+
+    def __init__(self, out_dir: Path | str) -> None:
+        self.out_dir = Path(out_dir)
+        self._lock = threading.Lock()
+        self._folder: Path | None = None
+        self._release: weakref.finalize | None = None
+        self.folder()
+
+    def folder(self) -> Path | None:
+        """The resolved build folder, or None while ``out_dir`` does not exist."""
+        with self._lock:
+            if self._folder is None:
+                held = _hold(self.out_dir)
+                if held is not None:
+                    self._folder, fd = held
+                    self._release = weakref.finalize(self, os.close, fd)
+            return self._folder
+
+    def close(self) -> None:
+        """Release the lock (the folder keeps being returned)."""
+        if self._release is not None:
+            self._release()
+
+
+def _hold(out_dir: Path, attempts: int = 5) -> tuple[Path, int] | None:
+    """``(folder, fd)``: ``out_dir`` resolved and locked shared, or None if it does not exist.
+
+    A folder deleted by a concurrent prune between resolving and locking is detected (it is
+    gone, or no longer the folder at that path) and the symlink is resolved again.
+    """
+    for _ in range(attempts):
+        try:
+            folder = out_dir.resolve(strict=True)
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        except FileNotFoundError:
+            continue  # not built yet, or pruned right after resolving: look again
+        except OSError:
+            return None
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        try:
+            now = os.stat(folder)
+        except OSError:
+            now = None
+        held = os.fstat(fd)
+        if now is not None and (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino):
+            return folder, fd
+        os.close(fd)
+    return None
 
 
 # --------------------------------------------------------------------------- build

@@ -19,11 +19,13 @@ Each file is served with
   every file with a ``.gz`` twin answers ``Vary: Accept-Encoding``.
 
 The build folder is the config key ``BUILD_DIR`` (a symlink swapped by each build).  It is
-resolved **once**, when the application starts (or at the first request if nothing was
-built yet), and every file is then read from that resolved folder, so a concurrent rebuild
-never mixes files of two builds; the checksums are verified at that moment and a file that
-does not match its line in ``SHA256SUMS`` is not served.  The snapshot is taken again only
-when its folder has disappeared (builds keep the previous folder; older ones are pruned).
+resolved **once** for the whole application — the store's
+:class:`~poli_kg.build.ServedBuild`, when the application starts (or at the first request
+that finds a build if nothing was built yet) — and every file is then read from that
+resolved folder, so the downloads always belong to the build the queries and pages answer
+from, and a rebuild while the server runs changes nothing (restart the server to serve
+it; the folder is kept while the server holds it).  The checksums are verified when the
+snapshot is taken, and a file that does not match its line in ``SHA256SUMS`` is not served.
 
 :func:`current_build` gives the snapshot (:class:`BuildFiles`) to the VoID description and
 the DCAT catalogue (:mod:`poli_kg.catalog`); :func:`public_root` is the absolute root URL
@@ -49,7 +51,9 @@ from flask import (
 from flask.blueprints import BlueprintSetupState
 from werkzeug.exceptions import BadRequest, NotAcceptable, ServiceUnavailable
 
+from poli_kg.build import ServedBuild
 from poli_kg.conneg import negotiate
+from poli_kg.store import get_store
 
 __all__ = [
     "bp", "BuildFiles", "BuildUnavailable", "DownloadFile", "FileFormat", "FORMATS", "CONTENTS",
@@ -271,21 +275,24 @@ def _built_at(info: Mapping[str, Any], fallback: float) -> datetime:
 class _State:
     """Per-application holder of the build snapshot."""
 
-    def __init__(self, build_dir: str) -> None:
-        self.build_dir = build_dir
+    def __init__(self, build: ServedBuild) -> None:
+        self.build = build
         self.lock = threading.Lock()
         self.snapshot: BuildFiles | None = None
 
     def get(self) -> BuildFiles:
         with self.lock:
-            if self.snapshot is None or not self.snapshot.folder.is_dir():
-                self.snapshot = load_build(self.build_dir)
+            if self.snapshot is None:
+                folder = self.build.folder()
+                if folder is None:
+                    raise BuildUnavailable(f"{self.build.out_dir}: not built yet")
+                self.snapshot = load_build(folder)
             return self.snapshot
 
 
 @bp.record_once
 def _init_state(state: BlueprintSetupState) -> None:
-    """Resolve the build folder when the application is created."""
+    """Take the snapshot of the application's build when the application is created."""
     init_app(state.app)
 
 
@@ -293,7 +300,7 @@ def init_app(app: Flask) -> None:
     """Attach the download state to ``app`` and take the snapshot now if the build exists."""
     if EXTENSION in app.extensions:
         return
-    holder = _State(str(app.config.get("BUILD_DIR", "public")))
+    holder = _State(get_store(app).build)
     app.extensions[EXTENSION] = holder
     try:
         holder.get()

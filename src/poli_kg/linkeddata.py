@@ -2097,7 +2097,8 @@ def sitemap_paths() -> list[str]:
 def sitemap() -> Response:
     """Every page of the service, as absolute URLs of its public root (sitemaps.org)."""
     root = public_root()
-    info = read_build_info(current_app.config.get("BUILD_DIR", "public")) or {}
+    folder = get_store().build.folder()  # the build the server answers from
+    info = (read_build_info(folder) if folder is not None else None) or {}
     built = str(info.get("built_at", ""))[:10]
     lastmod = f"<lastmod>{xml_escape(built)}</lastmod>" if re.fullmatch(r"\d{4}-\d\d-\d\d", built) else ""
     entries = [f"  <url><loc>{xml_escape(root + quote(path, safe='/:@!$&()*+,;=-._~'))}</loc>{lastmod}</url>"

@@ -34,6 +34,14 @@ its timeout (the child is killed).  Errors are :class:`QueryError` subclasses:
 :class:`QueryRefused`, :class:`StoreUnavailable` (and its :class:`StoreTimeout`: a remote
 store stopped the query itself, or marked its answer as incomplete).
 
+One build per store: ``BUILD_DIR`` (the symlink ``poli-kg build`` swaps) is resolved
+once, when the :class:`Store` is made (or, when nothing is built yet, at the first call
+that finds a build; until then calls raise :class:`StoreUnavailable`), and every query
+process opens its backend over that resolved folder, so queries never mix builds, and
+agree with the downloads and pages, which read the same folder (``Store.build``, a
+:class:`poli_kg.build.ServedBuild` that also keeps later builds from pruning it).  A
+rebuild is served after a restart.
+
 Backends (``spec`` strings, config key ``STORE``, ``poli-kg serve --store``):
 
 ``oxigraph`` (default)
@@ -94,6 +102,7 @@ from flask import Flask, current_app
 from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.term import Identifier, Node
 
+from poli_kg.build import ServedBuild
 from poli_kg.executor import ChildFailed, Executor, NetworkAccessDenied, QueryTimeout
 from poli_kg.namespaces import NAMED_GRAPHS, PREFIXES, bind_prefixes
 from poli_kg.sparqllex import bind_variables, expand_unicode_escapes, scan, tokens
@@ -1408,24 +1417,34 @@ def _unavailable(message: str) -> Backend:
 # -- the facade used by the web application ---------------------------------------
 
 class Store:
-    """The dataset as the web application sees it: every call runs in a child process."""
+    """The dataset as the web application sees it: every call runs in a child process.
+
+    One build for the store's lifetime: ``build_dir`` (the symlink ``poli-kg build``
+    swaps) is resolved once, here or, when nothing is built yet, at the first call that
+    finds a build (until then calls raise :class:`StoreUnavailable`); :attr:`build` is that
+    :class:`~poli_kg.build.ServedBuild`, which the downloads and pages use too.  Every
+    query process opens the backend over that folder, whatever later builds do.
+    """
 
     def __init__(
         self,
         spec: str = "oxigraph",
-        build_dir: str | Path = "public",
+        build_dir: str | Path | ServedBuild = "public",
         *,
         timeout: float = 30.0,
         max_results: int = 10000,
         isolate_network: bool = True,
     ) -> None:
         self.spec = spec
-        self.build_dir = Path(build_dir)
+        self.build = build_dir if isinstance(build_dir, ServedBuild) else ServedBuild(build_dir)
         self.timeout = timeout
         self.max_results = max_results
         remote = parse_spec(spec)[0] == "sparql"
+        self._opener: Callable[[], Backend] | None = None
+        self._opener_lock = threading.Lock()
+        self._prepare()
         self._executor = Executor(
-            backend_opener(spec, build_dir),
+            self._open_backend,
             expected_errors=(QueryError, NetworkAccessDenied),
             # a remote backend's child must reach its store (and only it: see SparqlBackend)
             isolate_network=isolate_network and not remote,
@@ -1433,8 +1452,30 @@ class Store:
         self._sizes: dict[str, int] | None = None
         self._sizes_lock = threading.Lock()
 
+    def _prepare(self) -> None:
+        """Make the backend opener, over the resolved build, once there is one.
+
+        Backends over the local build wait for it; ``sparql:URL`` and ``oxigraph:PATH``
+        do not need it (the latter loads it when there is one, see :func:`backend_opener`).
+        """
+        with self._opener_lock:
+            if self._opener is None:
+                folder = self.build.folder()
+                if folder is not None or self.spec not in BACKENDS:
+                    self._opener = backend_opener(self.spec, folder or self.build.out_dir)
+
+    def _open_backend(self) -> Backend:
+        """Open the backend (in a query process; forked only once the opener exists)."""
+        assert self._opener is not None
+        return self._opener()
+
     def _call(self, method: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
         """Run a backend method in this thread's child process."""
+        if self._opener is None:
+            self._prepare()
+            if self._opener is None:
+                raise StoreUnavailable(f"{self.build.out_dir} does not exist: the graph has "
+                                       "not been built yet")
         try:
             return self._executor.call(method, args, kwargs,
                                        timeout=self.timeout if timeout is None else timeout)
@@ -1501,8 +1542,9 @@ class Store:
         return self._executor.child_pids()
 
     def close(self) -> None:
-        """Stop every query process."""
+        """Stop every query process and release the build."""
         self._executor.close()
+        self.build.close()
 
 
 def init_app(app: Flask) -> None:
@@ -1519,7 +1561,7 @@ def init_app(app: Flask) -> None:
     )
 
 
-def get_store() -> Store:
-    """The current application's :class:`Store`."""
-    store: Store = current_app.extensions["poli_kg.store"]
+def get_store(app: Flask | None = None) -> Store:
+    """The :class:`Store` of ``app`` (default: the current application)."""
+    store: Store = (app or current_app).extensions["poli_kg.store"]
     return store
