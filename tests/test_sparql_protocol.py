@@ -428,13 +428,110 @@ def test_cors_on_errors_too(client):
     assert client.get("/nowhere").headers["Access-Control-Allow-Origin"] == "*"
 
 
-def test_healthz(client):
+def test_healthz(app, client):
     response = client.get("/healthz")
     assert response.status_code == 200
     body = response.json
-    assert body["status"] == "ok"
+    assert body["status"] == "ok" and body["store"] == "oxigraph"
     assert set(body["graphs"]) == set(GRAPHS)
     assert body["triples"] == sum(body["graphs"].values()) > 0
+    assert app.config["BUILD_DIR"] not in response.get_data(as_text=True)  # no paths
+
+
+# -- a remote store (sparql:URL) that stops queries, or is down ----------------------------
+
+class FakeStore:
+    """A SPARQL endpoint on 127.0.0.1 answering as :attr:`mode` says:
+
+    ``ok`` (graph sizes), ``timeout`` (Virtuoso's 504 at its time limit), ``partial`` (200
+    marked incomplete, Virtuoso's ``X-SQL-State: S1TAT``), ``down`` (503).
+    """
+
+    RESULTS = ('<?xml version="1.0"?><sparql xmlns="http://www.w3.org/2005/sparql-results#">'
+               '<head><variable name="g"/><variable name="n"/></head><results><result>'
+               f'<binding name="g"><uri>{GRAPH_DATA}</uri></binding><binding name="n">'
+               '<literal datatype="http://www.w3.org/2001/XMLSchema#integer">7</literal>'
+               '</binding></result></results></sparql>')
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        fake = self
+        self.mode = "ok"
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                headers = {"Content-Type": "application/sparql-results+xml"}
+                body, status = self.answer(fake.mode, headers)
+                self.send_response(status)
+                for name, value in {**headers, "Content-Length": str(len(body))}.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+            @staticmethod
+            def answer(mode: str, headers: dict) -> tuple[bytes, int]:
+                if mode == "timeout":
+                    headers["Content-Type"] = "text/plain"
+                    return b"Virtuoso S1T00 Error SR171: Transaction timed out\n", 504
+                if mode == "partial":
+                    headers.update({"X-SQL-State": "S1TAT",
+                                    "X-SQL-Message": "RC...: Returning incomplete results"})
+                elif mode == "down":
+                    headers["Content-Type"] = "text/plain"
+                    return b"Service Unavailable\n", 503
+                return FakeStore.RESULTS.encode(), 200
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/private-store/sparql"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def fake_store_app(tmp_path):
+    fake = FakeStore()
+    application = make_app(tmp_path, STORE="sparql:" + fake.url, QUERY_TIMEOUT=10)
+    yield fake, application
+    application.extensions["poli_kg.store"].close()
+    fake.close()
+
+
+@pytest.mark.parametrize("mode, fragments, retry_after", [
+    ("timeout", ("stopped by the store", "time limit", "incomplete", "narrower"), False),
+    ("partial", ("stopped by the store", "time limit", "incomplete", "narrower"), False),
+    ("down", ("store is not available",), True),
+])
+def test_a_remote_store_stopping_the_query_is_its_own_503(fake_store_app, mode, fragments,
+                                                          retry_after, caplog):
+    fake, application = fake_store_app
+    fake.mode = mode
+    with caplog.at_level(logging.WARNING, logger="poli_kg.sparql"):
+        response = application.test_client().get("/sparql", query_string={"query": SELECT})
+    text = assert_plain(response, 503, *fragments)
+    assert ("Retry-After" in response.headers) == retry_after
+    if retry_after:
+        assert int(response.headers["Retry-After"]) > 0
+    assert "private-store" not in text and "127.0.0.1" not in text and "SR171" not in text
+    assert "store" in caplog.text  # the store's own words are logged, not sent
+
+
+def test_a_remote_store_is_named_by_its_kind_only(fake_store_app):
+    fake, application = fake_store_app
+    response = application.test_client().get("/healthz")
+    assert response.status_code == 200
+    assert response.json["store"] == "sparql" and response.json["triples"] == 7
+    assert "private-store" not in response.get_data(as_text=True)
+    assert "127.0.0.1" not in response.get_data(as_text=True)
 
 
 def test_access_log_is_one_json_line_per_request(client, caplog):

@@ -75,14 +75,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def healthz() -> Response:
-    """Liveness and readiness: 200 with triple counts when the store answers, else 503."""
+    """Liveness and readiness: 200 with triple counts when the store answers, else 503.
+
+    The store is named by its kind only (``oxigraph``, ``sparql``, …): its URL or folder
+    may name a private host or a path, and is never sent.
+    """
     try:
         sizes = store.get_store().graph_sizes()
     except (store.QueryError, store.QueryTimeout, store.ChildFailed) as exc:
         logging.getLogger(__name__).error("health check: %s", exc)  # may name paths: not sent
         body = {"status": "unavailable", "error": "the store does not answer"}
         return Response(json.dumps(body), status=503, content_type="application/json")
-    body = {"status": "ok", "store": store.get_store().spec,
+    body = {"status": "ok", "store": store.get_store().kind,
             "triples": sum(sizes.values()), "graphs": sizes}
     return Response(json.dumps(body), content_type="application/json")
 

@@ -24,6 +24,10 @@ Safe by default:
   brackets and chains such as ``a+b+…``; the engines would run out of stack) -> 400;
 * queries run in killable child processes (:mod:`poli_kg.executor`): longer than
   ``QUERY_TIMEOUT`` seconds, or using more memory than the executor's limit -> 503;
+* a remote store (``sparql:URL``) that stops the query at its own time limit, or marks its
+  answer as incomplete (:class:`~poli_kg.store.StoreTimeout`) -> 503 saying so (make the
+  query narrower; no ``Retry-After``: the same query would meet the same limit); a store
+  that cannot be reached or opened -> 503 with ``Retry-After``;
 * at most ``MAX_RESULTS`` solutions (SELECT) or triples (CONSTRUCT, DESCRIBE) are
   returned.  Every result carries ``X-Result-Count: <n>`` and
   ``X-Result-Truncated: true|false`` headers (``true`` when the cap cut it short).
@@ -57,7 +61,7 @@ from poli_kg.sparqllex import QueryInfo, nesting, scan
 from poli_kg.store import (
     CSV, JSON_LD, N_TRIPLES, RDF_XML, SPARQL_RESULTS_JSON, SPARQL_RESULTS_XML, TSV, TURTLE,
     ChildFailed, QueryEvaluationError, QueryRefused, QueryResult, QuerySyntaxError,
-    QueryTimeout, StoreUnavailable,
+    QueryTimeout, StoreTimeout, StoreUnavailable,
 )
 
 __all__ = ["Format", "GRAPH_FORMATS", "RESULT_FORMATS", "bp", "choose_format", "scan"]
@@ -76,6 +80,12 @@ DEFAULT_MAX_QUERY_LENGTH = 100_000
 DEFAULT_MAX_QUERY_NESTING = 1000
 """oxigraph's query process overflows its stack (8 MB) above about 2200 (``{{{…}}}``)."""
 STORE_UNAVAILABLE = "The store is not available; the incident has been logged."
+STORE_RETRY_AFTER = 30
+"""Seconds a client is asked to wait (``Retry-After``) when the store is not available."""
+STORE_STOPPED_QUERY = (
+    "The query was stopped by the store: it reached the store's own time limit, or the "
+    "store marked its answer as incomplete (partial results are never passed on). "
+    "Make the query narrower (more selective patterns, or a LIMIT) and try again.")
 
 
 @dataclass(frozen=True)
@@ -275,8 +285,13 @@ def _named_graphs() -> tuple[str, ...]:
     except QueryTimeout as exc:
         raise ServiceUnavailable(f"The store did not answer: {exc}.") from exc
     except StoreUnavailable as exc:
-        log.error("store unavailable: %s", exc)
-        raise ServiceUnavailable(STORE_UNAVAILABLE) from exc
+        raise _store_unavailable(exc) from exc
+
+
+def _store_unavailable(exc: StoreUnavailable) -> ServiceUnavailable:
+    """The 503 for a store that cannot answer (logged; the details are not sent)."""
+    log.error("store unavailable: %s", exc)
+    return ServiceUnavailable(STORE_UNAVAILABLE, retry_after=STORE_RETRY_AFTER)
 
 
 # -- the endpoint ---------------------------------------------------------------------
@@ -332,9 +347,11 @@ def _execute(req: ProtocolRequest, info: QueryInfo, media_type: str) -> QueryRes
         raise Forbidden(str(exc)) from exc
     except QueryEvaluationError as exc:
         raise BadRequest(str(exc)) from exc
+    except StoreTimeout as exc:
+        log.warning("the store stopped the query: %s", exc)  # the store's words: logged only
+        raise ServiceUnavailable(STORE_STOPPED_QUERY) from exc
     except StoreUnavailable as exc:
-        log.error("store unavailable: %s", exc)
-        raise ServiceUnavailable(STORE_UNAVAILABLE) from exc
+        raise _store_unavailable(exc) from exc
     except ChildFailed as exc:
         log.error("query process failed: %s", exc)
         raise InternalServerError("The query process failed; the incident has been logged.") \
@@ -407,9 +424,11 @@ def describe_service(format_param: Sequence[str]) -> Response:
     try:
         sizes = store.graph_sizes()
         graphs = store.named_graphs
-    except (QueryTimeout, StoreUnavailable) as exc:
+    except QueryTimeout as exc:
         log.error("store unavailable: %s", exc)
         raise ServiceUnavailable(STORE_UNAVAILABLE) from exc
+    except StoreUnavailable as exc:
+        raise _store_unavailable(exc) from exc
     body = service_description(endpoint_url(), sizes, graphs).serialize(format=fmt.rdflib_name)
     return Response(body, content_type=f"{fmt.media_type}; charset=utf-8")
 

@@ -851,7 +851,7 @@ def parse_spec(spec: str) -> tuple[str, str | None]:
     (argument: the folder) and ``sparql`` (argument: the endpoint URL).
 
     Raises ValueError for unknown specs and unusable URLs (credentials in the URL are
-    refused: they would end up in logs and in ``/healthz``).
+    refused: they would end up in logs).
     """
     if spec in BACKENDS:
         return spec, None
@@ -1530,6 +1530,12 @@ class Store:
             if self._sizes is None:
                 self._sizes = self._call("graph_sizes")
             return dict(self._sizes)
+
+    @property
+    def kind(self) -> str:
+        """The backend's kind, without its argument: ``oxigraph``, ``oxigraph-path``,
+        ``oxigraph-memory``, ``memory`` or ``sparql`` (safe to show: no URL, no path)."""
+        return parse_spec(self.spec)[0]
 
     @property
     def named_graphs(self) -> tuple[str, ...]:
