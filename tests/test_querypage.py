@@ -233,18 +233,41 @@ def test_unknown_language_falls_back_to_italian(page_client):
     assert "Domande di esempio" in response.get_data(as_text=True)
 
 
-def test_language_is_chosen_by_the_parameter_only(page_client):
-    english = {"Accept": "text/html", "Accept-Language": "en-GB,en;q=0.9"}
-    response = page_client.get("/query", headers=english)
-    assert response.headers["Content-Language"] == "it"
-    assert "Accept-Language" not in response.headers.get("Vary", "")
+@pytest.mark.parametrize("path", ["/query", "/sparql"])
+@pytest.mark.parametrize("lang_param, accept_language, lang", [
+    (None, "en-GB,en;q=0.9", "en"),
+    (None, "it-IT", "it"),
+    (None, "fr, de;q=0.5", "it"),
+    (None, "en;q=0.5, it", "it"),
+    (None, None, "it"),
+    ("en", "it-IT", "en"),       # ?lang wins over Accept-Language
+    ("it", "en-GB,en;q=0.9", "it"),
+    ("fr", "en-GB,en;q=0.9", "en"),  # an unknown ?lang is ignored
+])
+def test_language_as_on_the_linked_data_pages(page_client, path, lang_param, accept_language,
+                                              lang):
+    """?lang, else Accept-Language, else Italian (poli_kg.linkeddata.language decides)."""
+    headers = {"Accept": "text/html"}
+    if accept_language is not None:
+        headers["Accept-Language"] = accept_language
+    url = path + (f"?lang={lang_param}" if lang_param else "")
+    response = page_client.get(url, headers=headers)
+    assert response.status_code == 200
+    assert response.headers["Content-Language"] == lang
     page = Page(response.get_data(as_text=True))
-    assert page.config()["lang"] == "it" and page.config()["lang_param"] is None
-    assert page.find("a", hreflang="en")[0]["href"] == "/query?lang=en"
-    assert page.find("a", **{"data-example": "cq01-poli"})[0]["href"] == "/query?example=cq01-poli"
-    response = page_client.get("/query?lang=en", headers=english)
-    assert response.headers["Content-Language"] == "en"
-    assert Page(response.get_data(as_text=True)).config()["lang_param"] == "en"
+    assert page.find("html")[0]["lang"] == lang and page.config()["lang"] == lang
+    assert ("Example questions" if lang == "en" else "Domande di esempio") in \
+        response.get_data(as_text=True)
+    explicit = lang_param if lang_param in ("it", "en") else None
+    assert page.config()["lang_param"] == explicit
+    # the response varies by Accept-Language unless a valid ?lang chose the language
+    vary = {v.strip() for v in response.headers.get("Vary", "").split(",")}
+    assert ("Accept-Language" in vary) == (explicit is None)
+    # the switch names the other language explicitly; example links keep the request's ?lang
+    other = "it" if lang == "en" else "en"
+    assert page.find("a", hreflang=other)[0]["href"].endswith(f"lang={other}")
+    example = page.find("a", **{"data-example": "cq01-poli"})[0]["href"]
+    assert (f"lang={lang_param}" in example) if lang_param else ("lang=" not in example)
 
 
 def test_navigation_lists_only_routed_pages(page_client):

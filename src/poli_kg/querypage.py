@@ -11,9 +11,11 @@ examples in place and keeps the download links in step with the editor. Configur
 reaches the script through a ``<script type="application/json">`` block, so the page
 needs no inline script (compatible with ``Content-Security-Policy: script-src 'self'``).
 
-Query parameters of the page: ``lang`` (``it``, the default, or ``en``; ``Accept-Language``
-is not consulted, so the page does not vary by it), ``example`` (the name of an example to
-put in the editor and run) and ``query`` (a query to put in the editor and run).
+Query parameters of the page: ``lang`` (``it`` or ``en``; without it the language is the
+best match of ``Accept-Language``, else Italian — as on the linked-data pages, whose
+:func:`~poli_kg.linkeddata.language` decides — and the page answers ``Vary:
+Accept-Language``), ``example`` (the name of an example to put in the editor and run) and
+``query`` (a query to put in the editor and run).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, make_response, render_template, request
 
+from .linkeddata import explicit_language, language
 from .namespaces import BASE, PREFIXES, sparql_prologue
 
 bp = Blueprint(
@@ -34,7 +37,6 @@ bp = Blueprint(
 
 DEFAULT_QUERIES_DIR = Path(__file__).resolve().parents[2] / "queries"
 ENDPOINT_PATH = "/sparql"
-LANGUAGES = ("it", "en")
 DEFAULT_LANGUAGE = "it"
 
 # Download formats per query form: (the endpoint's `format` parameter, label, file extension).
@@ -202,17 +204,6 @@ def download_links(query: str, endpoint: str = ENDPOINT_PATH) -> list[dict]:
     ]
 
 
-def _explicit_language() -> str | None:
-    """The request's ``?lang`` when valid (links keep it)."""
-    lang = request.args.get("lang")
-    return lang if lang in LANGUAGES else None
-
-
-def _language() -> str:
-    """``?lang``, else Italian."""
-    return _explicit_language() or DEFAULT_LANGUAGE
-
-
 # The site's navigation (as on the linked-data pages): label key, path; shown when routed.
 NAV = (("nav_home", "/"), ("nav_ontology", "/ontology"), ("nav_query", "/query"),
        ("nav_downloads", "/downloads/"), ("nav_catalog", "/catalog"))
@@ -220,7 +211,7 @@ NAV = (("nav_home", "/"), ("nav_ontology", "/ontology"), ("nav_query", "/query")
 
 def _navigation(labels: dict[str, str]) -> list[dict]:
     routed = {rule.rule for rule in current_app.url_map.iter_rules()}
-    explicit = _explicit_language()
+    explicit = explicit_language()
     suffix = f"?lang={explicit}" if explicit else ""
     return [{"label": labels[key], "href": request.script_root + path + suffix,
              "current": path == "/query"}
@@ -240,7 +231,7 @@ def default_query(lang: str = DEFAULT_LANGUAGE) -> str:
 
 def render_query_page():
     """The query page for the current request, as a Flask response (also used by ``/sparql``)."""
-    lang = _language()
+    lang = language()
     labels = LABELS[lang]
     examples = load_examples(current_app.config.get("QUERIES_DIR") or DEFAULT_QUERIES_DIR)
     by_name = {example.name: example for example in examples}
@@ -264,7 +255,7 @@ def render_query_page():
         "root": root + "/",
         "base": BASE,
         "lang": lang,
-        "lang_param": _explicit_language(),
+        "lang_param": explicit_language(),
         "autorun": autorun,
         "prefixes": {prefix: str(ns) for prefix, ns in PREFIXES.items()},
         "formats": {
@@ -285,6 +276,8 @@ def render_query_page():
     )
     response = make_response(html)
     response.headers["Content-Language"] = lang
+    if explicit_language() is None:
+        response.vary.add("Accept-Language")
     return response
 
 
