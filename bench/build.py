@@ -119,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--compare-max", type=int, default=20000,
                         help="also time owlrl and pyshacl up to this many generated triples")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", type=Path, help="also write the raw figures here")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--compare", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -140,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
         row = json.loads(done.stdout.strip().splitlines()[-1])
         rows.append(row)
         print(f"{size:>9,} generated triples: build {row['total']:.1f} s", file=sys.stderr)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1), encoding="utf-8")
     load = os.getloadavg()
     print(f"Machine: {os.cpu_count()} cores, load average {load[0]:.2f} at the end; "
           f"Python {sys.version.split()[0]}.\n")

@@ -196,6 +196,12 @@ def expand_unicode_escapes(query: str) -> str:
     return _UNICODE_ESCAPE.sub(replace, query)
 
 
+ANALYSIS_CACHE = 256
+"""Queries whose :func:`scan` and :func:`nesting` are remembered (the endpoint and the query
+process analyse every query; clients send the same queries again and again)."""
+
+
+@functools.lru_cache(maxsize=ANALYSIS_CACHE)
 def scan(query: str) -> QueryInfo:
     """Analyse ``query`` as written and with unicode escapes expanded; merge the findings."""
     info = _scan_text(query)
@@ -313,6 +319,7 @@ _CHAIN_WORDS = frozenset({"UNION", "MINUS", "OPTIONAL", "FILTER", "BIND", "GRAPH
 _TERMS = frozenset({"VAR", "IRI", "PNAME", "STRING", "NUMBER", "BNODE"})
 
 
+@functools.lru_cache(maxsize=ANALYSIS_CACHE)
 def nesting(query: str) -> int:
     """An upper bound on how deeply the engines' syntax trees of ``query`` nest.
 

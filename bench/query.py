@@ -1,0 +1,382 @@
+"""Query benchmark: latency of a fixed query mix and HTTP throughput, four servers side by side.
+
+    python bench/query.py [--sizes 10000,100000,1000000] [--reps 5] [--duration 10]
+
+For every size it takes the build of the project plus that many generated triples
+(``bench/out/build-{size}/public``, made by ``bench/build.py`` when missing) and starts, on
+127.0.0.1, four SPARQL servers over the same quads:
+
+* **poli-kg** — the product's production server on its default store (Oxigraph on disk),
+  gunicorn and Flask, with every safety rule of the endpoint;
+* **bare pyoxigraph** — ``bench/oxigraph_server.py``: the same store behind the standard
+  library's HTTP server, nothing else (the limit for a Python service);
+* **Virtuoso** — OpenLink Virtuoso (Debian's ``virtuoso-opensource``; the C reference), the
+  build's N-Quads bulk-loaded with ``ld_dir``/``rdf_loader_run``;
+* **rdflib Memory** — the product's server with ``--store memory`` (rdflib's in-memory
+  dataset behind the same Flask endpoint).
+
+The mix is the 17 competency questions of ``queries/`` and five analytic queries of
+``bench/queries/`` (aggregates over members and projects, a three-hop join, a text FILTER).
+**Latency:** one client sends each query ``--reps`` times (after one unmeasured warm-up)
+over a kept-alive connection, the stores taking turns query by query, so that the machine's
+moods hit them alike; a request ends when the whole answer (SPARQL JSON results) has been
+read.  A slow store stops repeating a query once it has spent ``--budget`` seconds on it
+(each query still weighs the same in the mix's percentiles); a request that takes more than
+``--timeout`` seconds counts as that long (marked ``>``).  Every store's answer must have the
+same number of rows as poli-kg's (``rows`` column; a difference is printed).
+**Throughput:** ``wrk`` (Debian's ``wrk``) for ``--duration`` seconds with ``--connections``
+connections, for a small SELECT (the labels of one cluster) and for the mix, per store.
+
+It prints Markdown tables: the mix's p50/p95 per size and store, with the ratios the targets
+speak of; the throughput; and each query's median latency.  ``--json FILE`` also writes the
+raw figures (``bench/run.py`` uses them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from load import Server, WrkResult, lua_script, run_wrk
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+OUT = HERE / "out"
+sys.path.insert(0, str(ROOT))
+from tests.support.virtuoso import Virtuoso, find_executable  # noqa: E402
+
+SMALL_SELECT = ("SELECT ?label WHERE { <https://w3id.org/poli-kg/id/polo/mesap> "
+                "<http://www.w3.org/2000/01/rdf-schema#label> ?label }")
+FORM = "application/x-www-form-urlencoded"
+RESULTS = "application/sparql-results+json"
+
+
+# ----------------------------------------------------------------------------- the queries
+
+@dataclass(frozen=True)
+class Query:
+    name: str
+    text: str
+
+
+def query_mix() -> list[Query]:
+    """The competency questions, then the analytic queries of ``bench/queries``."""
+    files = sorted((ROOT / "queries").glob("*.rq")) + sorted((HERE / "queries").glob("*.rq"))
+    return [Query(path.stem, path.read_text(encoding="utf-8")) for path in files]
+
+
+# ----------------------------------------------------------------------------- the servers
+
+@dataclass
+class Endpoint:
+    """A running SPARQL server: ``name``, its query URL and how to stop it."""
+
+    name: str
+    url: str
+    stop: Callable[[], None]
+    connection: http.client.HTTPConnection | None = None
+
+    def ask(self, query: str, timeout: float) -> tuple[float, int]:
+        """POST ``query``; return (seconds until the whole answer was read, rows)."""
+        split = urllib.parse.urlsplit(self.url)
+        body = urllib.parse.urlencode({"query": query})
+        for attempt in (1, 2):  # a kept-alive connection the server closed: reconnect once
+            if self.connection is None:
+                self.connection = http.client.HTTPConnection(split.hostname, split.port,
+                                                             timeout=timeout)
+            start = time.perf_counter()
+            try:
+                self.connection.request("POST", split.path, body,
+                                        {"Content-Type": FORM, "Accept": RESULTS})
+                response = self.connection.getresponse()
+                data = response.read()
+            except TimeoutError:
+                self.close()
+                return timeout, -1
+            except (http.client.RemoteDisconnected, ConnectionError):
+                self.close()
+                if attempt == 2:
+                    raise
+                continue
+            seconds = time.perf_counter() - start
+            if response.status == 503 and b"did not finish" in data:  # poli-kg's timeout
+                return timeout, -1
+            if response.status != 200:
+                raise RuntimeError(f"{self.name} answered {response.status}: {data[:300]!r}")
+            parsed = json.loads(data)
+            rows = len(parsed["results"]["bindings"]) if "results" in parsed else 1
+            return seconds, rows
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+
+
+def poli_kg_server(build: Path, logs: Path, store: str, timeout: float) -> Endpoint:
+    logs.mkdir(parents=True, exist_ok=True)
+    server = Server(build, logs, "--store", store, "--query-timeout", f"{timeout:g}",
+                    "--max-results", "10000000")
+    name = "poli-kg" if store == "oxigraph" else "rdflib Memory"
+    return Endpoint(name, server.url + "/sparql", server.stop)
+
+
+def bare_oxigraph_server(build: Path) -> Endpoint:
+    process = subprocess.Popen([sys.executable, str(HERE / "oxigraph_server.py"),
+                                str(build / "store")], stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if not line.startswith("listening "):
+        process.kill()
+        raise RuntimeError(f"bench/oxigraph_server.py did not start: {line!r}")
+
+    def stop() -> None:
+        process.terminate()
+        process.wait(timeout=30)
+
+    return Endpoint("bare pyoxigraph", line.split()[1], stop)
+
+
+def virtuoso_server(build: Path, folder: Path, timeout: float) -> Endpoint:
+    """A fresh Virtuoso in ``folder`` with the build's N-Quads bulk-loaded."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    os.link(build / "poli-kg.nq", folder / "poli-kg.nq")  # its DirsAllowed is its own folder
+    # about a third of the memory Virtuoso's guide suggests for this machine: plenty here
+    server = Virtuoso(folder, max_query_seconds=int(timeout) + 1, buffers=170_000).start()
+    try:
+        server.isql("ld_dir('.', 'poli-kg.nq', 'urn:poli-kg:unused');\n"
+                    "rdf_loader_run();\ncheckpoint;\n", timeout=1800)
+    except BaseException:
+        server.stop()
+        raise
+    return Endpoint("Virtuoso", server.sparql_url, server.stop)
+
+
+def start_servers(size: int, build: Path, work: Path, stores: list[str], timeout: float,
+                  stack: ExitStack) -> list[Endpoint]:
+    starters = {
+        "poli-kg": lambda: poli_kg_server(build, work / "poli-kg", "oxigraph", timeout),
+        "bare pyoxigraph": lambda: bare_oxigraph_server(build),
+        "Virtuoso": lambda: virtuoso_server(build, OUT / f"virtuoso-{size}", timeout),
+        "rdflib Memory": lambda: poli_kg_server(build, work / "memory", "memory", timeout),
+    }
+    endpoints = []
+    for name in stores:
+        start = time.perf_counter()
+        endpoint = starters[name]()
+        stack.callback(endpoint.stop)
+        stack.callback(endpoint.close)
+        endpoints.append(endpoint)
+        print(f"  {name}: ready in {time.perf_counter() - start:.1f} s at {endpoint.url}",
+              file=sys.stderr, flush=True)
+    return endpoints
+
+
+def ensure_build(size: int, seed: int) -> Path:
+    build = OUT / f"build-{size}" / "public"
+    if not (build / "build.json").is_file():
+        subprocess.run([sys.executable, str(HERE / "build.py"), "--sizes", str(size),
+                        "--compare-max", "0", "--seed", str(seed)], check=True,
+                       stdout=subprocess.DEVNULL)
+    return build
+
+
+# --------------------------------------------------------------------------- the latencies
+
+@dataclass
+class Samples:
+    """Latencies (s) of one store for one query, and the rows of its answer."""
+
+    seconds: list[float] = field(default_factory=list)
+    rows: int = -1
+    timeouts: int = 0
+
+
+def measure_latency(endpoints: list[Endpoint], mix: list[Query], reps: int, budget: float,
+                    timeout: float) -> dict[str, dict[str, Samples]]:
+    samples = {e.name: {q.name: Samples() for q in mix} for e in endpoints}
+    for query in mix:  # warm-up, and the answer's size
+        for endpoint in endpoints:
+            seconds, rows = endpoint.ask(query.text, timeout)
+            samples[endpoint.name][query.name].rows = rows
+            if rows < 0:
+                samples[endpoint.name][query.name].seconds.append(seconds)
+                samples[endpoint.name][query.name].timeouts += 1
+    for _ in range(reps):
+        for query in mix:
+            for endpoint in endpoints:
+                s = samples[endpoint.name][query.name]
+                if s.timeouts or sum(s.seconds) > budget:
+                    continue  # enough of this one: its median is known well enough
+                seconds, rows = endpoint.ask(query.text, timeout)
+                s.seconds.append(seconds)
+                s.timeouts += rows < 0
+    return samples
+
+
+def weighted_percentile(per_query: list[list[float]], fraction: float) -> float:
+    """Percentile of the pooled samples, each query weighing the same however many it has."""
+    points = sorted((x, 1 / len(xs)) for xs in per_query for x in xs)
+    total = sum(w for _, w in points)
+    running = 0.0
+    for x, w in points:
+        running += w
+        if running >= fraction * total - 1e-12:
+            return x
+    return points[-1][0]
+
+
+# ------------------------------------------------------------------------------ throughput
+
+def measure_throughput(endpoint: Endpoint, mix: list[Query], work: Path, duration: float,
+                       connections: int) -> dict[str, WrkResult]:
+    split = urllib.parse.urlsplit(endpoint.url)
+    root = f"{split.scheme}://{split.netloc}"
+    headers = {"Content-Type": FORM, "Accept": RESULTS}
+    results = {}
+    for kind, queries in (("small SELECT", [SMALL_SELECT]), ("mix", [q.text for q in mix])):
+        requests = [("POST", split.path, headers, urllib.parse.urlencode({"query": q}))
+                    for q in queries]
+        script = lua_script(requests, work / f"{kind.replace(' ', '-')}.lua")
+        run_wrk(root, script, 2, connections, 2, duration)  # warm-up
+        results[kind] = run_wrk(root, script, duration, connections, 2, duration)
+    return results
+
+
+# --------------------------------------------------------------------------------- tables
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:,.1f}" if seconds < 10 else f"{seconds * 1000:,.0f}"
+
+
+def latency_table(report: dict) -> str:
+    lines = ["| triples | store | mix p50 ms | mix p95 ms | p50 ÷ poli-kg | timeouts |",
+             "|---:|---|---:|---:|---:|---:|"]
+    for size in report["sizes"]:
+        mix = size["mix"]
+        ours = mix["poli-kg"]["p50"] if "poli-kg" in mix else None
+        for name, m in mix.items():
+            ratio = f"{m['p50'] / ours:.2f}" if ours else "–"
+            lines.append(f"| {size['triples']:,} | {name} | {ms(m['p50'])} | {ms(m['p95'])} "
+                         f"| {ratio} | {m['timeouts']} |")
+    return "\n".join(lines)
+
+
+def throughput_table(report: dict) -> str:
+    lines = ["| triples | store | small SELECT req/s | p50 ms | mix req/s | p50 ms | errors |",
+             "|---:|---|---:|---:|---:|---:|---:|"]
+    for size in report["sizes"]:
+        for name, t in size["throughput"].items():
+            small, mix = t["small SELECT"], t["mix"]
+            lines.append(
+                f"| {size['triples']:,} | {name} | {small['rps']:,.0f} | {small['p50_ms']:.1f} "
+                f"| {mix['rps']:,.1f} | {mix['p50_ms']:.1f} "
+                f"| {small['errors'] + mix['errors']} |")
+    return "\n".join(lines)
+
+
+def per_query_table(report: dict) -> str:
+    sizes = report["sizes"]
+    stores = list(sizes[0]["mix"])
+    header = "| query | triples | " + " | ".join(f"{s} ms" for s in stores) + " | rows |"
+    lines = [header, "|---|---:|" + "---:|" * len(stores) + "---:|"]
+    for size in sizes:
+        for query, per_store in size["queries"].items():
+            cells = []
+            for store in stores:
+                q = per_store[store]
+                cells.append((">" if q["timeouts"] else "") + ms(q["median"]))
+            rows = {q["rows"] for q in per_store.values() if q["rows"] >= 0}
+            rows_cell = str(rows.pop()) if len(rows) == 1 else "differ: " + ", ".join(
+                f"{s} {per_store[s]['rows']}" for s in stores)
+            lines.append(f"| {query} | {size['triples']:,} | " + " | ".join(cells)
+                         + f" | {rows_cell} |")
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------------- main
+
+def run_size(size: int, args: argparse.Namespace, mix: list[Query]) -> dict:
+    build = ensure_build(size, args.seed)
+    triples = json.loads((build / "build.json").read_text())["triples"]["total"]
+    print(f"{size:,} generated triples ({triples:,} in the build):", file=sys.stderr, flush=True)
+    with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="poli-kg-bench-") as tmp:
+        work = Path(tmp)
+        endpoints = start_servers(size, build, work, args.stores, args.timeout, stack)
+        samples = measure_latency(endpoints, mix, args.reps, args.budget, args.timeout)
+        mix_summary, queries = {}, {}
+        for endpoint in endpoints:
+            per_query = samples[endpoint.name]
+            times = [s.seconds for s in per_query.values()]
+            mix_summary[endpoint.name] = {
+                "p50": weighted_percentile(times, 0.50), "p95": weighted_percentile(times, 0.95),
+                "timeouts": sum(s.timeouts for s in per_query.values())}
+            for name, s in per_query.items():
+                queries.setdefault(name, {})[endpoint.name] = {
+                    "median": statistics.median(s.seconds), "n": len(s.seconds),
+                    "rows": s.rows, "timeouts": s.timeouts}
+        throughput = {}
+        for endpoint in endpoints:
+            endpoint.close()
+            results = measure_throughput(endpoint, mix, work, args.duration, args.connections)
+            throughput[endpoint.name] = {
+                kind: {"rps": r.throughput, "p50_ms": r.p50_ms, "p95_ms": r.p95_ms,
+                       "errors": r.errors + r.socket_errors, "requests": r.requests}
+                for kind, r in results.items()}
+            print(f"  {endpoint.name}: " + ", ".join(
+                f"{k} {v['rps']:,.0f} req/s" for k, v in throughput[endpoint.name].items()),
+                file=sys.stderr, flush=True)
+    return {"generated": size, "triples": triples, "mix": mix_summary, "queries": queries,
+            "throughput": throughput}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="10000,100000,1000000",
+                        help="generated triples, comma-separated")
+    parser.add_argument("--stores", default="poli-kg,bare pyoxigraph,Virtuoso,rdflib Memory",
+                        help="comma-separated, from the default list")
+    parser.add_argument("--reps", type=int, default=5, help="measured runs of each query")
+    parser.add_argument("--budget", type=float, default=10.0,
+                        help="seconds a store may spend repeating one query")
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per wrk run")
+    parser.add_argument("--connections", type=int, default=8, help="wrk connections")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", type=Path, help="also write the raw figures here")
+    args = parser.parse_args(argv)
+    args.stores = [s.strip() for s in args.stores.split(",")]
+    if "Virtuoso" in args.stores and find_executable() is None:
+        sys.exit("virtuoso-t is not installed (scripts/install-system-deps.sh installs it)")
+    OUT.mkdir(parents=True, exist_ok=True)
+    mix = query_mix()
+    report = {"mix": [q.name for q in mix], "reps": args.reps, "duration": args.duration,
+              "connections": args.connections,
+              "sizes": [run_size(int(s), args, mix) for s in args.sizes.split(",")]}
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1), encoding="utf-8")
+    print(f"Query mix: {len(mix)} queries, {args.reps} measured runs each (one client); "
+          f"wrk: {args.connections} connections, {args.duration:g} s.\n")
+    print(latency_table(report), "\n")
+    print(throughput_table(report), "\n")
+    print(per_query_table(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,228 @@
+"""All benchmarks in one run, written to ``bench/RESULTS.md``: ``make bench``.
+
+    python bench/run.py [--sizes 10000,100000,1000000] [--quick] [--out bench/RESULTS.md]
+
+1. ``bench/build.py``: build stages and peak memory per size (owlrl and pyshacl beside the
+   compiled rules and shapes at the smallest size);
+2. ``bench/query.py``: the query mix's latency and the endpoint's throughput, poli-kg beside
+   Virtuoso, a bare pyoxigraph server and rdflib Memory, per size;
+3. how soon ``poli-kg serve`` answers a query when the build is cached (the real graph), and
+   how soon the server alone answers on the largest build;
+4. the targets of the scale issue, each as a ratio measured in this run, met or missed.
+
+The report starts with a description of the machine.  ``--quick`` (10k triples,
+fewer and shorter runs) checks that everything works in a few minutes; its figures are not the record.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from datetime import datetime, timezone
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+OUT = HERE / "out"
+sys.path.insert(0, str(ROOT / "src"))
+
+from query import SMALL_SELECT  # noqa: E402
+
+
+def machine() -> str:
+    """What this machine is: CPU, cores, memory, OS, and the versions that matter."""
+    cpu = next((line.split(":", 1)[1].strip() for line in
+                Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
+               platform.processor())
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    versions = {}
+    for name in ("pyoxigraph", "rdflib", "owlrl", "pyshacl", "flask", "gunicorn"):
+        from importlib.metadata import version
+        versions[name] = version(name)
+    virtuoso = subprocess.run(["virtuoso-t", "--version"], capture_output=True, text=True)
+    virtuoso_version = next((line.split("Version", 1)[1].split()[0] for line in
+                             (virtuoso.stdout + virtuoso.stderr).splitlines()
+                             if "Version" in line), "?")
+    wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True)
+    return "\n".join([
+        f"- CPU: {cpu}, {os.cpu_count()} cores; memory {memory:.0f} GiB; "
+        f"{platform.system()} {platform.release()} ({_os_name()})",
+        f"- Python {platform.python_version()}; "
+        + ", ".join(f"{k} {v}" for k, v in versions.items()),
+        f"- Virtuoso Open Source {virtuoso_version} (Debian package); "
+        f"{(wrk.stdout + wrk.stderr).split(' [')[0].strip()}",
+        f"- load average {os.getloadavg()[0]:.2f} at the end of the run; the client (one "
+        "thread, or wrk) and every server share the same cores",
+    ])
+
+
+def _os_name() -> str:
+    for line in Path("/etc/os-release").read_text().splitlines():
+        if line.startswith("PRETTY_NAME="):
+            return line.split("=", 1)[1].strip('"')
+    return "?"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def seconds_to_first_answer(command: list[str], port: int, limit: float = 120) -> float:
+    """Start ``command`` (a server on ``port``); seconds until it answers a query."""
+    url = f"http://127.0.0.1:{port}/sparql?" + urllib.parse.urlencode({"query": SMALL_SELECT})
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while time.perf_counter() - start < limit:
+            try:
+                with urllib.request.urlopen(url, timeout=5) as response:
+                    if response.status == 200:
+                        return time.perf_counter() - start
+            except (urllib.error.URLError, OSError):
+                time.sleep(0.01)
+        raise RuntimeError(f"{command} did not answer within {limit} s")
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+
+
+def serve_readiness(largest: int, trials: int) -> list[dict]:
+    """``poli-kg serve`` on the cached real build, and the server alone on the largest."""
+    python = sys.executable
+    with tempfile.TemporaryDirectory(prefix="poli-kg-bench-") as tmp:
+        out = Path(tmp) / "public"
+        subprocess.run([python, "-m", "poli_kg.cli", "build", "--out", str(out)], check=True,
+                       stdout=subprocess.DEVNULL)
+        rows = []
+        for label, command in (
+            ("`poli-kg serve` (checks the build is current, then serves), real graph",
+             [python, "-m", "poli_kg.cli", "serve", "--out", str(out)]),
+            (f"`python -m poli_kg.server`, {largest:,} generated triples",
+             [python, "-m", "poli_kg.server", "--build-dir",
+              str(OUT / f"build-{largest}" / "public")]),
+        ):
+            times = []
+            for _ in range(trials):
+                port = free_port()
+                times.append(seconds_to_first_answer([*command, "--port", str(port)], port))
+            rows.append({"what": label, "median": statistics.median(times), "max": max(times)})
+    return rows
+
+
+def run_script(script: str, arguments: list[str], json_path: Path) -> tuple[str, object]:
+    """Run ``bench/SCRIPT`` (its progress on stderr shows); its table and raw figures."""
+    done = subprocess.run([sys.executable, str(HERE / script), *arguments, "--json",
+                           str(json_path)], check=True, stdout=subprocess.PIPE, text=True)
+    return done.stdout.strip(), json.loads(json_path.read_text())
+
+
+def targets(builds: list[dict], queries: dict, serve: list[dict]) -> str:
+    """The issue's targets, measured as ratios in this run."""
+    largest = queries["sizes"][-1]
+    mix, tput = largest["mix"], largest["throughput"]
+    ours = mix["poli-kg"]["p50"]
+    rows = []
+
+    def add(target: str, measured: str, met: bool, margin: str) -> None:
+        rows.append(f"| {target} | {measured} | {'met' if met else 'MISSED'} | {margin} |")
+
+    if "Virtuoso" in mix:
+        ratio = ours / mix["Virtuoso"]["p50"]
+        add(f"mix p50 ≤ 2× Virtuoso ({largest['triples']:,} triples)",
+            f"{ratio:.2f}× ({ours * 1000:.1f} vs {mix['Virtuoso']['p50'] * 1000:.1f} ms)",
+            ratio <= 2, f"{(ratio / 2 - 1) * 100:+.0f} % of the limit")
+    if "rdflib Memory" in mix:
+        rdflib = mix["rdflib Memory"]
+        ratio = rdflib["p50"] / ours
+        bound = "≥ " if rdflib["timeouts"] else ""
+        add("mix p50 ≥ 20× faster than rdflib Memory",
+            f"{bound}{ratio:,.0f}× ({ours * 1000:.1f} vs {bound}{rdflib['p50'] * 1000:,.0f} ms)",
+            ratio >= 20, f"{(ratio / 20 - 1) * 100:+.0f} % over the target")
+    if "bare pyoxigraph" in tput:
+        ratio = tput["poli-kg"]["small SELECT"]["rps"] / tput["bare pyoxigraph"]["small SELECT"]["rps"]
+        add("small-SELECT throughput ≥ 0.5× bare pyoxigraph",
+            f"{ratio:.2f}× ({tput['poli-kg']['small SELECT']['rps']:,.0f} vs "
+            f"{tput['bare pyoxigraph']['small SELECT']['rps']:,.0f} req/s)",
+            ratio >= 0.5, f"{(ratio / 0.5 - 1) * 100:+.0f} % of the target")
+    build = builds[-1]
+    add(f"full build of {build['size']:,} generated triples < 60 s", f"{build['total']:.1f} s",
+        build["total"] < 60, f"{60 - build['total']:.1f} s to spare" if build["total"] < 60
+        else f"{build['total'] - 60:.1f} s over")
+    ready = serve[0]["median"]
+    add("`serve` ready < 1 s when the build is cached", f"{ready:.2f} s (max {serve[0]['max']:.2f})",
+        ready < 1, f"{1 - ready:.2f} s to spare" if ready < 1 else f"{ready - 1:.2f} s over")
+    return "\n".join(["| target | measured | verdict | margin |", "|---|---|---|---|", *rows])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--quick", action="store_true",
+                        help="10k triples, fewer and shorter runs: a check, not the record")
+    parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
+    args = parser.parse_args(argv)
+    sizes = "10000" if args.quick else args.sizes
+    query_options = (["--reps", "2", "--duration", "3", "--budget", "2", "--timeout", "10"]
+                     if args.quick else [])
+    OUT.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+
+    build_table, builds = run_script("build.py", ["--sizes", sizes], OUT / "build.json")
+    query_tables, queries = run_script("query.py", ["--sizes", sizes, *query_options],
+                                       OUT / "query.json")
+    serve = serve_readiness(int(sizes.split(",")[-1]), trials=3 if args.quick else 5)
+    serve_table = "\n".join(["| what | median s | max s |", "|---|---:|---:|"] + [
+        f"| {r['what']} | {r['median']:.2f} | {r['max']:.2f} |" for r in serve])
+
+    report = f"""# poli-kg benchmarks
+
+Written by `python bench/run.py` (`make bench`) on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC \
+in {(time.perf_counter() - started) / 60:.0f} minutes{' (--quick: a check, not the record)' if args.quick else ''}. \
+Every ratio below was measured side by side in this one run, on this machine:
+
+{machine()}
+
+## Targets
+
+{targets(builds, queries, serve)}
+
+## Build: stages and peak memory
+
+`bench/build.py`: the project's graph plus generated data (`bench/generate.py`), built from \
+scratch in a fresh process (no reuse of an earlier reasoning).
+
+{build_table.split(chr(10), 2)[-1].strip()}
+
+## Queries: latency and throughput
+
+`bench/query.py`: the 17 competency questions of `queries/` and the five analytic queries of \
+`bench/queries/` on four servers over the same quads.  See the script's docstring for the method.
+
+{query_tables}
+
+## `serve` readiness
+
+Seconds from starting the command to the first answer of a query (`bench/run.py`).
+
+{serve_table}
+"""
+    args.out.write_text(report, encoding="utf-8")
+    print(report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
