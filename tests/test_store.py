@@ -3,8 +3,11 @@
 import csv
 import io
 import json
+import os
+import signal
 import xml.etree.ElementTree as ET
 
+import psutil
 import pyoxigraph as ox
 import pytest
 from rdflib import Graph, Literal, URIRef
@@ -14,8 +17,8 @@ from rdflib.query import Result
 from poli_kg.namespaces import GRAPH_DATA, GRAPH_ONTOLOGY, NAMED_GRAPHS, PKG, sparql_prologue
 from poli_kg.store import (
     BACKENDS, CSV, GRAPH_MEDIA_TYPES, JSON_LD, N_TRIPLES, RDF_XML, RESULT_MEDIA_TYPES,
-    SPARQL_RESULTS_JSON, SPARQL_RESULTS_XML, TSV, TURTLE, QuerySyntaxError, RawResult, Store,
-    StoreUnavailable, open_backend, serialize, sparql_term,
+    SPARQL_RESULTS_JSON, SPARQL_RESULTS_XML, TSV, TURTLE, QueryResult, QuerySyntaxError, RawResult,
+    ResultCache, Store, StoreUnavailable, open_backend, serialize, sparql_term,
 )
 
 SRX_NS = "{http://www.w3.org/2005/sparql-results#}"
@@ -352,3 +355,54 @@ def test_blank_nodes_and_bad_iris_cannot_be_bound(store):
         store.select("SELECT ?p WHERE { ?s ?p ?o }", bindings={"s": BNode()})
     with pytest.raises(ValueError):
         store.select("SELECT ?p WHERE { ?s ?p ?o }", bindings={"s": URIRef("http://e/a b")})
+
+
+# -- the result cache ----------------------------------------------------------------------
+
+def _result(body: bytes) -> QueryResult:
+    return QueryResult(body=body, media_type=SPARQL_RESULTS_JSON, form="SELECT", count=1,
+                       truncated=False, query_ms=1.0)
+
+
+def test_result_cache_keeps_at_most_its_size_least_recently_used_first():
+    cache = ResultCache(max_bytes=800)
+    for name in "abcdefgh":
+        cache.put(name, _result(b"x" * 100))
+    cache.get("a")                       # a is used again: b is now the oldest
+    cache.put("i", _result(b"x" * 100))  # 900 bytes: one must go
+    assert cache.get("b") is None
+    assert cache.get("a").cached and cache.get("i").cached
+    assert cache.get("a").body == b"x" * 100
+
+
+def test_result_cache_does_not_keep_a_body_larger_than_an_eighth():
+    cache = ResultCache(max_bytes=800)
+    cache.put("big", _result(b"x" * 101))
+    assert cache.get("big") is None
+
+
+def test_store_answers_a_repeated_query_from_its_cache(sparql_build_dir):
+    st = Store("oxigraph", sparql_build_dir, timeout=20)
+    try:
+        first = st.execute(TYPED)
+        for pid in st.child_pids():      # no query process left to answer
+            os.kill(pid, signal.SIGKILL)
+            psutil.Process(pid).wait(timeout=10)
+        again = st.execute(TYPED)
+        assert (first.cached, again.cached) == (False, True)
+        assert again.body == first.body and again.count == first.count
+        assert not [p for p in st.child_pids() if psutil.pid_exists(p)
+                    and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]  # none forked
+        other = st.execute(TYPED, media_type=CSV)
+        assert not other.cached and other.media_type == CSV
+        assert not st.execute(TYPED, max_results=1).cached
+    finally:
+        st.close()
+
+
+def test_store_without_cache_evaluates_every_time(sparql_build_dir):
+    st = Store("oxigraph", sparql_build_dir, timeout=20, cache_bytes=0)
+    try:
+        assert not st.execute(TYPED).cached and not st.execute(TYPED).cached
+    finally:
+        st.close()

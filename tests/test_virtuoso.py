@@ -539,3 +539,9 @@ def test_runaway_query_over_http(vserver):
     assert time.monotonic() - started < MAX_QUERY_SECONDS
     after = requests.post(vserver.url + "/sparql", data={"query": "ASK { ?s ?p ?o }"}, timeout=30)
     assert after.status_code == 200
+
+
+def test_answers_of_a_remote_store_are_never_cached(vstore):
+    query = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+    assert not vstore.execute(query).cached
+    assert not vstore.execute(query).cached  # the store may change under us (publish)

@@ -8,6 +8,7 @@ or environment variables ``POLI_KG_<KEY>``):
 ``STORE``             backend: ``oxigraph`` | ``oxigraph-memory`` | ``memory`` (see :mod:`poli_kg.store`)
 ``QUERY_TIMEOUT``     seconds a query may run before it is killed (503)
 ``MAX_RESULTS``       cap on solutions / triples per result (``X-Result-Truncated``)
+``QUERY_CACHE_MB``    results of recent queries kept per worker (MB; 0: none; never for ``sparql:URL``)
 ``MAX_QUERY_LENGTH``  longest query in characters (413)
 ``MAX_QUERY_NESTING`` deepest query nesting (400; see :func:`poli_kg.sparqllex.nesting`)
 ``RATE_LIMIT`` …      per-client rate limiting and security headers: see :mod:`poli_kg.security`
@@ -37,6 +38,7 @@ DEFAULTS: dict[str, Any] = {
     "STORE": "oxigraph",
     "QUERY_TIMEOUT": 30,
     "MAX_RESULTS": 10_000,
+    "QUERY_CACHE_MB": 32,
     "MAX_QUERY_LENGTH": DEFAULT_MAX_QUERY_LENGTH,
     "BASE_IRI": BASE,
     "PUBLIC_URL": None,
@@ -117,7 +119,8 @@ def log_access(response: Response) -> Response:
         "client": request.remote_addr,
     }
     for key, name in (("sparql_form", "form"), ("query_ms", "query_ms"),
-                      ("result_count", "results"), ("result_truncated", "truncated")):
+                      ("result_count", "results"), ("result_truncated", "truncated"),
+                      ("result_cached", "cached")):
         value = g.get(key)
         if value is not None:
             record[name] = value

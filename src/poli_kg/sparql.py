@@ -319,6 +319,7 @@ def endpoint() -> Response:
     g.query_ms = round(result.query_ms, 2)
     g.result_count = result.count
     g.result_truncated = result.truncated
+    g.result_cached = result.cached
     response = Response(result.body, content_type=f"{result.media_type}; charset=utf-8")
     response.headers["X-Result-Count"] = str(result.count)
     response.headers["X-Result-Truncated"] = "true" if result.truncated else "false"

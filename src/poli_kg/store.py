@@ -88,8 +88,9 @@ import threading
 import time
 import xml.etree.ElementTree as ET
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any, TypeAlias
@@ -110,7 +111,8 @@ from poli_kg.sparqllex import bind_variables, expand_unicode_escapes, scan, toke
 __all__ = [
     "BACKENDS", "BACKEND_FORMS", "Backend", "ChildFailed", "GRAPH_MEDIA_TYPES",
     "OxigraphBackend", "QueryError", "QueryEvaluationError", "QueryRefused", "QueryResult",
-    "QuerySyntaxError", "QueryTimeout", "RESULT_MEDIA_TYPES", "RdflibBackend", "SparqlBackend",
+    "QuerySyntaxError", "QueryTimeout", "RESULT_MEDIA_TYPES", "RdflibBackend", "ResultCache",
+    "SparqlBackend",
     "Store", "StoreTimeout", "StoreUnavailable", "get_store", "init_app", "open_backend",
     "parse_graph_results", "parse_json_results", "parse_spec", "parse_xml_results",
     "prepare_persistent_store", "read_persistent_manifest", "sparql_term",
@@ -198,7 +200,8 @@ class QueryResult:
 
     ``count`` is the number of solutions (SELECT), triples (CONSTRUCT, DESCRIBE)
     or 1 (ASK) in ``body``; ``truncated`` says whether more were cut off by the
-    ``max_results`` cap.  ``query_ms`` is the evaluation + serialisation time.
+    ``max_results`` cap.  ``query_ms`` is the evaluation + serialisation time;
+    ``cached`` says the result was remembered from an earlier evaluation (:class:`ResultCache`).
     """
 
     body: bytes
@@ -207,6 +210,42 @@ class QueryResult:
     count: int
     truncated: bool
     query_ms: float
+    cached: bool = False
+
+
+class ResultCache:
+    """Serialised results of recent queries, at most ``max_bytes`` of bodies (LRU).
+
+    Only for stores over one fixed build (:class:`Store` serves one build for its lifetime,
+    and the build never changes under it): the same query always has the same answer there.
+    A body larger than an eighth of the cache is not kept.  Thread-safe.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[Hashable, QueryResult] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> QueryResult | None:
+        with self._lock:
+            result = self._entries.get(key)
+            if result is not None:
+                self._entries.move_to_end(key)
+            return result
+
+    def put(self, key: Hashable, result: QueryResult) -> None:
+        size = len(result.body)
+        if size > self.max_bytes // 8:
+            return
+        with self._lock:
+            if key in self._entries:
+                return
+            self._entries[key] = replace(result, cached=True)
+            self._bytes += size
+            while self._bytes > self.max_bytes:
+                _, old = self._entries.popitem(last=False)
+                self._bytes -= len(old.body)
 
 
 @dataclass
@@ -1434,12 +1473,15 @@ class Store:
         timeout: float = 30.0,
         max_results: int = 10000,
         isolate_network: bool = True,
+        cache_bytes: int = 32 * 2**20,
     ) -> None:
         self.spec = spec
         self.build = build_dir if isinstance(build_dir, ServedBuild) else ServedBuild(build_dir)
         self.timeout = timeout
         self.max_results = max_results
         remote = parse_spec(spec)[0] == "sparql"
+        # a remote store can change under us (poli-kg publish): its answers are not kept
+        self._cache = ResultCache(cache_bytes) if cache_bytes > 0 and not remote else None
         self._opener: Callable[[], Backend] | None = None
         self._opener_lock = threading.Lock()
         self._prepare()
@@ -1493,14 +1535,20 @@ class Store:
         max_results: int | None = None,
         timeout: float | None = None,
     ) -> QueryResult:
-        """Evaluate and serialise ``query`` (see :meth:`Backend.execute`)."""
-        return self._call(
+        """Evaluate and serialise ``query`` (see :meth:`Backend.execute`); a result of the
+        same call is answered from the :class:`ResultCache` (stores over the local build)."""
+        limit = self.max_results if max_results is None else max_results
+        key = (query, media_type, tuple(default_graph_uris), tuple(named_graph_uris), limit)
+        if self._cache is not None and (hit := self._cache.get(key)) is not None:
+            return hit
+        result: QueryResult = self._call(
             "execute", query, form=form, media_type=media_type,
-            default_graph_uris=tuple(default_graph_uris),
-            named_graph_uris=tuple(named_graph_uris),
-            max_results=self.max_results if max_results is None else max_results,
+            default_graph_uris=key[2], named_graph_uris=key[3], max_results=limit,
             timeout=timeout,
         )
+        if self._cache is not None:
+            self._cache.put(key, result)
+        return result
 
     def construct(
         self,
@@ -1557,13 +1605,14 @@ def init_app(app: Flask) -> None:
     """Create the application's :class:`Store` from its config (flaskr style).
 
     Config keys: ``STORE`` (backend spec), ``BUILD_DIR``, ``QUERY_TIMEOUT`` (s),
-    ``MAX_RESULTS``.
+    ``MAX_RESULTS``, ``QUERY_CACHE_MB`` (:class:`ResultCache` size; 0: none).
     """
     app.extensions["poli_kg.store"] = Store(
         app.config.get("STORE", "oxigraph"),
         app.config.get("BUILD_DIR", "public"),
         timeout=float(app.config.get("QUERY_TIMEOUT", 30)),
         max_results=int(app.config.get("MAX_RESULTS", 10000)),
+        cache_bytes=int(float(app.config.get("QUERY_CACHE_MB", 32)) * 2**20),
     )
 
 
