@@ -11,16 +11,15 @@ server on it (``python -m poli_kg.server`` on a free port of 127.0.0.1) and driv
 * 15 % the home page ``/``,
 * 10 % downloads (``poli-kg.ttl``, ``poli-kg.nt.gz``, ``poli-kg.jsonld``, ``SHA256SUMS``).
 
-After a warm-up (20 s with 48 connections, so that the workers' request threads have their
-query processes; not counted) it makes ``--runs`` runs of ``--duration`` seconds and
+After a warm-up (20 s with 48 connections, so that the workers have their query processes; not
+counted) it makes ``--runs`` runs of ``--duration`` seconds and
 prints a Markdown table per run: requests, throughput, p50/p95/p99 latency (wrk's own
 histogram), errors (non-2xx/3xx answers) and socket errors (connect, read, write, timeout),
 and the server's memory before and after the run: the sum of the RSS of the gunicorn
 master, its workers and their query processes (psutil), and the sum of their PSS (shared
 pages divided among the processes sharing them: the RSS sum counts a worker's pages once
-more for each query process forked from it), with the number of processes (each request
-thread of a worker forks its query process the first time it needs one, so their number
-grows until every thread has one).  Then the verdict: the number of errors and the memory
+more for each query process forked from it), with the number of processes (a worker forks a query process when all of its
+own are busy, so their number grows up to the number of queries it ran at the same time).  Then the verdict: the number of errors and the memory
 growth from the end of the first run to the end of the last (the target: no errors, no
 growth), and the growth of the private memory (USS) of the processes that were alive at
 both times, which new query processes do not blur.
@@ -92,15 +91,19 @@ class Memory:
 
 
 class Server:
-    """``python -m poli_kg.server`` on a free port, its output in ``logs``."""
+    """``python -m poli_kg.server`` on a free port, its output in ``logs``; ``config``: extra
+    settings as the server reads them from the environment (``POLI_KG_<KEY>``)."""
 
-    def __init__(self, build_dir: Path, logs: Path, *options: str) -> None:
+    def __init__(self, build_dir: Path, logs: Path, *options: str,
+                 config: dict[str, str] | None = None) -> None:
         self.stdout, self.stderr = logs / "server.out", logs / "server.err"
         command = [sys.executable, "-m", "poli_kg.server", "--build-dir", str(build_dir),
                    "--host", "127.0.0.1", "--port", "0", *options]
         with open(self.stdout, "wb") as out, open(self.stderr, "wb") as err:
             self.process = subprocess.Popen(command, stdout=out, stderr=err,
-                                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                            env={**os.environ, "PYTHONUNBUFFERED": "1",
+                                                 **{f"POLI_KG_{k}": v
+                                                    for k, v in (config or {}).items()}})
         self.url = self._wait_ready()
 
     def _wait_ready(self, timeout: float = 90) -> str:
@@ -319,8 +322,8 @@ def load_benchmark(args: argparse.Namespace, build_dir: Path, work: Path) -> int
         print(f"server {server.url}  wrk: {args.connections} connections, {args.threads} threads, "
               f"{args.duration:g} s per run, timeout {args.timeout:g} s", flush=True)
         before = server.memory()
-        # warm-up with many connections, so that (almost) every request thread of every
-        # worker has forked its query process before the measured runs
+        # warm-up with many connections, so that the workers have forked their query
+        # processes before the measured runs
         warm = run_wrk(server.url, script, min(20.0, args.duration),
                        max(args.connections, 48), args.threads, args.timeout)
         rows = [("warm-up", warm, before, server.memory())]

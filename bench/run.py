@@ -37,7 +37,7 @@ ROOT = HERE.parent
 OUT = HERE / "out"
 sys.path.insert(0, str(ROOT / "src"))
 
-from query import SMALL_SELECT  # noqa: E402
+from query import NO_CACHE, SMALL_SELECT  # noqa: E402
 
 
 def machine() -> str:
@@ -129,42 +129,51 @@ def run_script(script: str, arguments: list[str], json_path: Path) -> tuple[str,
     return done.stdout.strip(), json.loads(json_path.read_text())
 
 
+def margin(value: float, limit: float, higher_is_better: bool) -> str:
+    """How far ``value`` is from ``limit``, in percent of the limit."""
+    percent = (value / limit - 1) * 100
+    better = percent >= 0 if higher_is_better else percent <= 0
+    return f"{abs(percent):.0f} % {'better than' if better else 'short of'} the target"
+
+
 def targets(builds: list[dict], queries: dict, serve: list[dict]) -> str:
-    """The issue's targets, measured as ratios in this run."""
+    """The issue's targets, measured as ratios in this run (latency: poli-kg evaluating
+    every query, without its result cache)."""
     largest = queries["sizes"][-1]
     mix, tput = largest["mix"], largest["throughput"]
-    ours = mix["poli-kg"]["p50"]
+    ours = mix[NO_CACHE]["p50"]
     rows = []
 
-    def add(target: str, measured: str, met: bool, margin: str) -> None:
-        rows.append(f"| {target} | {measured} | {'met' if met else 'MISSED'} | {margin} |")
+    def add(target: str, measured: str, met: bool, how_far: str) -> None:
+        rows.append(f"| {target} | {measured} | {'met' if met else 'MISSED'} | {how_far} |")
 
     if "Virtuoso" in mix:
         ratio = ours / mix["Virtuoso"]["p50"]
-        add(f"mix p50 ≤ 2× Virtuoso ({largest['triples']:,} triples)",
+        add(f"mix p50 ≤ 2× Virtuoso ({largest['triples']:,} triples, no result cache)",
             f"{ratio:.2f}× ({ours * 1000:.1f} vs {mix['Virtuoso']['p50'] * 1000:.1f} ms)",
-            ratio <= 2, f"{(ratio / 2 - 1) * 100:+.0f} % of the limit")
+            ratio <= 2, margin(ratio, 2, higher_is_better=False))
     if "rdflib Memory" in mix:
         rdflib = mix["rdflib Memory"]
         ratio = rdflib["p50"] / ours
         bound = "≥ " if rdflib["timeouts"] else ""
-        add("mix p50 ≥ 20× faster than rdflib Memory",
+        add("mix p50 ≥ 20× faster than rdflib Memory (no result cache)",
             f"{bound}{ratio:,.0f}× ({ours * 1000:.1f} vs {bound}{rdflib['p50'] * 1000:,.0f} ms)",
-            ratio >= 20, f"{(ratio / 20 - 1) * 100:+.0f} % over the target")
+            ratio >= 20, margin(ratio, 20, higher_is_better=True))
     if "bare pyoxigraph" in tput:
-        ratio = tput["poli-kg"]["small SELECT"]["rps"] / tput["bare pyoxigraph"]["small SELECT"]["rps"]
-        add("small-SELECT throughput ≥ 0.5× bare pyoxigraph",
-            f"{ratio:.2f}× ({tput['poli-kg']['small SELECT']['rps']:,.0f} vs "
-            f"{tput['bare pyoxigraph']['small SELECT']['rps']:,.0f} req/s)",
-            ratio >= 0.5, f"{(ratio / 0.5 - 1) * 100:+.0f} % of the target")
+        bare = tput["bare pyoxigraph"]["small SELECT"]["rps"]
+        for name in ("poli-kg", NO_CACHE):
+            if name in tput:
+                rps = tput[name]["small SELECT"]["rps"]
+                add(f"small-SELECT throughput ≥ 0.5× bare pyoxigraph ({name})",
+                    f"{rps / bare:.2f}× ({rps:,.0f} vs {bare:,.0f} req/s)", rps / bare >= 0.5,
+                    margin(rps / bare, 0.5, higher_is_better=True))
     build = builds[-1]
     add(f"full build of {build['size']:,} generated triples < 60 s", f"{build['total']:.1f} s",
-        build["total"] < 60, f"{60 - build['total']:.1f} s to spare" if build["total"] < 60
-        else f"{build['total'] - 60:.1f} s over")
+        build["total"] < 60, margin(build["total"], 60, higher_is_better=False))
     ready = serve[0]["median"]
     add("`serve` ready < 1 s when the build is cached", f"{ready:.2f} s (max {serve[0]['max']:.2f})",
-        ready < 1, f"{1 - ready:.2f} s to spare" if ready < 1 else f"{ready - 1:.2f} s over")
-    return "\n".join(["| target | measured | verdict | margin |", "|---|---|---|---|", *rows])
+        ready < 1, margin(ready, 1, higher_is_better=False))
+    return "\n".join(["| target | measured | verdict | how far |", "|---|---|---|---|", *rows])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -209,7 +218,7 @@ scratch in a fresh process (no reuse of an earlier reasoning).
 ## Queries: latency and throughput
 
 `bench/query.py`: the 17 competency questions of `queries/` and the five analytic queries of \
-`bench/queries/` on four servers over the same quads.  See the script's docstring for the method.
+`bench/queries/` on five servers over the same quads.  See the script's docstring for the method.
 
 {query_tables}
 

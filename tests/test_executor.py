@@ -26,6 +26,10 @@ class Toy:
     def pid(self) -> int:
         return os.getpid()
 
+    def nap(self, seconds: float) -> int:
+        time.sleep(seconds)
+        return os.getpid()
+
     def echo(self, value, *, suffix=""):
         return f"{value}{suffix}"
 
@@ -139,9 +143,9 @@ def test_a_child_killed_while_idle_is_replaced(executor):
     assert executor.call("echo", ("ok",), timeout=5) == "ok"
 
 
-def test_each_thread_owns_a_child_which_dies_with_the_thread(executor):
+def test_concurrent_calls_have_children_of_their_own_which_die_with_their_thread(executor):
     pids: list[int] = []
-    threads = [threading.Thread(target=lambda: pids.append(executor.call("pid", timeout=5)))
+    threads = [threading.Thread(target=lambda: pids.append(executor.call("nap", (0.5,), timeout=5)))
                for _ in range(3)]
     for t in threads:
         t.start()
@@ -152,6 +156,16 @@ def test_each_thread_owns_a_child_which_dies_with_the_thread(executor):
         assert wait_gone(pid)
     executor.call("pid", timeout=5)  # spawning a child reaps the orphans
     assert not any(psutil.pid_exists(p) for p in pids)
+
+
+def test_an_idle_child_serves_the_next_thread(executor):
+    first = executor.call("pid", timeout=5)
+    pids: list[int] = []
+    t = threading.Thread(target=lambda: pids.append(executor.call("pid", timeout=5)))
+    t.start()
+    t.join()
+    assert pids == [first]  # warm caches; no fork per thread
+    assert executor.child_pids() == [first]
 
 
 def test_children_do_not_keep_the_parents_sockets(executor, tcp_listener):

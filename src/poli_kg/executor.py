@@ -1,10 +1,12 @@
 """Run store calls in child processes, so that a runaway query can be killed.
 
-Queries never run in a web worker itself.  Each thread of a worker that needs the
-store owns one child process, forked on first use; the thread sends a call down
-a pipe and waits for the answer at most ``timeout`` seconds.  On timeout the
-child is killed (SIGKILL), reaped, and a fresh child is forked at once, so the
-next query of that thread is answered without delay and no CPU keeps burning.
+Queries never run in a web worker itself.  A thread that needs the store takes an idle
+child process of the worker (the one that was used last: its caches are the warmest), or
+forks one when none is idle, and has it to itself until the answer is back: it sends a
+call down a pipe and waits for the answer at most ``timeout`` seconds, then gives the
+child back.  There are never more children than calls at the same time.  On timeout the
+child is killed (SIGKILL), reaped, and a fresh child is forked at once, so the next query
+is answered without delay and no CPU keeps burning.
 
 The child opens its backend right after the fork (``opener()``); a backend that
 holds files or threads (RocksDB) is therefore never opened before a fork.  A
@@ -209,7 +211,7 @@ def _child_main(
 
 
 class Executor:
-    """Per-thread child processes that run calls on a backend, with timeouts.
+    """Child processes that run calls on a backend, one call at a time each, with timeouts.
 
     ``opener`` is called in each child, right after the fork, and must return the
     backend object whose methods :meth:`call` invokes by name.  Exceptions of the
@@ -232,7 +234,7 @@ class Executor:
         self._memory_limit = default_memory_limit() if memory_limit == -1 else memory_limit
         self._expected = expected_errors
         self._isolate_network = isolate_network
-        self._local = threading.local()
+        self._idle: list[_Child] = []  # a stack: the last child given back is taken first
         self._children: dict[int, _Child] = {}
         self._lock = threading.Lock()
         self._pid = os.getpid()
@@ -254,19 +256,19 @@ class Executor:
         memory limit (likewise), :class:`ChildFailed` if the child dies, or any of the
         ``expected_errors`` raised by the backend.
         """
-        child = self._child()
+        child = self._take()
         message = (method, tuple(args), dict(kwargs or {}))
         try:
             child.conn.send(message)
         except (BrokenPipeError, ConnectionResetError):
             # The idle child died (killed from outside?): replace it and retry once.
             self._discard(child)
-            child = self._child()
+            child = self._spawn()
             child.conn.send(message)
         ready = self._wait(child, timeout)
         if ready is not True:
             self._discard(child)
-            self._child()  # fork the replacement now, so the next call is fast
+            self._give_back(self._spawn())  # fork the replacement now: the next call is fast
             if ready is False:
                 raise QueryTimeout(f"the query did not finish within {timeout:g} s")
             raise QueryMemoryExceeded(ready)
@@ -275,6 +277,7 @@ class Executor:
         except (EOFError, OSError) as exc:
             code = self._discard(child)
             raise ChildFailed(f"the query process ended unexpectedly ({code})") from exc
+        self._give_back(child)
         if status == "error":
             raise value
         return value
@@ -289,6 +292,7 @@ class Executor:
         with self._lock:
             children = list(self._children.values())
             self._children.clear()
+            self._idle.clear()
         for child in children:
             if child.owner_pid == os.getpid():
                 self._kill(child)
@@ -316,18 +320,24 @@ class Executor:
                             child.pid, used // 2**20, self._memory_limit // 2**20)
                 return self._memory_limit
 
-    def _child(self) -> _Child:
-        """This thread's child process, forked if there is none yet."""
-        child: _Child | None = getattr(self._local, "child", None)
-        if child is not None and child.owner_pid == os.getpid():
-            return child
+    def _take(self) -> _Child:
+        """An idle child of this process (the last given back), or a new one."""
+        with self._lock:
+            while self._idle:
+                child = self._idle.pop()
+                if (child.owner_pid == os.getpid() and child.pid in self._children
+                        and child.thread.is_alive()):
+                    return child
         self._reap_orphans()
-        child = self._spawn()
-        self._local.child = child
-        return child
+        return self._spawn()
+
+    def _give_back(self, child: _Child) -> None:
+        with self._lock:
+            if child.pid in self._children:
+                self._idle.append(child)
 
     def _spawn(self) -> _Child:
-        """Fork a child process for the current thread."""
+        """Fork a child process (it dies with the current thread: see the module's notes)."""
         parent_end, child_end = Pipe(duplex=True)
         parent_pid = os.getpid()
         pid = os.fork()
@@ -352,8 +362,6 @@ class Executor:
         """Kill and reap ``child``, forget it, and describe how it ended."""
         with self._lock:
             self._children.pop(child.pid, None)
-        if getattr(self._local, "child", None) is child:
-            self._local.child = None
         return self._kill(child)
 
     @staticmethod
@@ -373,7 +381,8 @@ class Executor:
         return f"exit status {os.waitstatus_to_exitcode(status)}"
 
     def _reap_orphans(self) -> None:
-        """Kill and reap children whose owning thread has ended."""
+        """Kill and reap children whose forking thread has ended (PR_SET_PDEATHSIG has
+        killed them already; the ones that were idle are dropped when next taken)."""
         with self._lock:
             dead = [c for c in self._children.values()
                     if c.owner_pid == os.getpid() and not c.thread.is_alive()]

@@ -1,8 +1,9 @@
 """Serve the application with gunicorn (threaded workers), programmatically.
 
 ``poli-kg serve`` calls :func:`run`; ``python -m poli_kg.server --help`` does the same
-from a shell.  Each worker process runs ``threads`` request threads; each request
-thread owns a query child process (see :mod:`poli_kg.executor`).  ``port=0`` binds a
+from a shell.  Each worker process runs ``threads`` request threads; a request
+thread runs its query in an idle query child process of its worker (see
+:mod:`poli_kg.executor`).  ``port=0`` binds a
 free port; the banner printed when the server is ready names the real one::
 
     poli-kg serving http://127.0.0.1:8000/ (SPARQL endpoint: http://127.0.0.1:8000/sparql)

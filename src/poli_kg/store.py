@@ -27,7 +27,7 @@ still returned.  Never paste request data into query strings yourself.  Blank
 nodes cannot be bound (ValueError).
 
 :class:`Store` never evaluates a query in the calling process: it sends every
-call to a per-thread child process (:mod:`poli_kg.executor`) that has the
+call to a child process of its own for the time of the call (:mod:`poli_kg.executor`) that has the
 backend open, and raises :class:`QueryTimeout` when the call takes longer than
 its timeout (the child is killed).  Errors are :class:`QueryError` subclasses:
 :class:`QuerySyntaxError` (message with line:column), :class:`QueryEvaluationError`,
