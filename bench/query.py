@@ -28,7 +28,9 @@ read.  A slow store stops repeating a query once it has spent ``--budget`` secon
 ``--timeout`` seconds counts as that long (marked ``>``).  Every store's answer must have the
 same number of rows as poli-kg's (``rows`` column; a difference is printed).
 **Throughput:** ``wrk`` (Debian's ``wrk``) for ``--duration`` seconds with ``--connections``
-connections, for a small SELECT (the labels of one cluster) and for the mix, per store.
+connections, for a small SELECT (the labels of one cluster) and for the mix: ``--rounds``
+rounds after a warm-up round, the stores taking turns, each run followed by a wait until
+the server is idle again; the median run of each store is reported.
 
 It prints Markdown tables: the mix's p50/p95 per size and store, with the ratios the targets
 speak of; the throughput; and each query's median latency.  ``--json FILE`` also writes the
@@ -49,10 +51,11 @@ import tempfile
 import time
 import urllib.parse
 from collections.abc import Callable
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
 from load import Server, WrkResult, lua_script, run_wrk
 
 HERE = Path(__file__).resolve().parent
@@ -92,6 +95,7 @@ class Endpoint:
     name: str
     url: str
     stop: Callable[[], None]
+    pid: int
     connection: http.client.HTTPConnection | None = None
 
     def ask(self, query: str, timeout: float) -> tuple[float, int]:
@@ -138,7 +142,7 @@ def poli_kg_server(name: str, build: Path, logs: Path, store: str, timeout: floa
     server = Server(build, logs, "--store", store, "--query-timeout", f"{timeout:g}",
                     "--max-results", "10000000",
                     config=None if cache else {"QUERY_CACHE_MB": "0"})
-    return Endpoint(name, server.url + "/sparql", server.stop)
+    return Endpoint(name, server.url + "/sparql", server.stop, server.process.pid)
 
 
 def bare_oxigraph_server(build: Path) -> Endpoint:
@@ -154,7 +158,7 @@ def bare_oxigraph_server(build: Path) -> Endpoint:
         process.terminate()
         process.wait(timeout=30)
 
-    return Endpoint("bare pyoxigraph", line.split()[1], stop)
+    return Endpoint("bare pyoxigraph", line.split()[1], stop, process.pid)
 
 
 def virtuoso_server(build: Path, folder: Path, timeout: float) -> Endpoint:
@@ -170,7 +174,8 @@ def virtuoso_server(build: Path, folder: Path, timeout: float) -> Endpoint:
     except BaseException:
         server.stop()
         raise
-    return Endpoint("Virtuoso", server.sparql_url, server.stop)
+    assert server.pid is not None
+    return Endpoint("Virtuoso", server.sparql_url, server.stop, server.pid)
 
 
 def start_servers(size: int, build: Path, work: Path, stores: list[str], timeout: float,
@@ -253,19 +258,59 @@ def weighted_percentile(per_query: list[list[float]], fraction: float) -> float:
 
 # ------------------------------------------------------------------------------ throughput
 
-def measure_throughput(endpoint: Endpoint, mix: list[Query], work: Path, duration: float,
-                       connections: int) -> dict[str, WrkResult]:
-    split = urllib.parse.urlsplit(endpoint.url)
-    root = f"{split.scheme}://{split.netloc}"
-    headers = {"Content-Type": FORM, "Accept": RESULTS}
-    results = {}
+def settle(endpoint: Endpoint, limit: float = 90) -> None:
+    """Wait until the server's processes are idle (queries wrk left running have ended)."""
+    root = psutil.Process(endpoint.pid)
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        processes = [root, *root.children(recursive=True)]
+        for process in processes:
+            with suppress(psutil.NoSuchProcess):
+                process.cpu_percent(None)
+        time.sleep(0.5)
+        busy = 0.0
+        for process in processes:
+            with suppress(psutil.NoSuchProcess):
+                busy += process.cpu_percent(None)
+        if busy < 10:
+            return
+
+
+def measure_throughput(endpoints: list[Endpoint], mix: list[Query], work: Path,
+                       duration: float, connections: int, rounds: int) -> dict[str, dict]:
+    """wrk runs, the stores taking turns round by round; per store and kind the median run.
+
+    rdflib's mix runs once, last (its queries outlast any run and would disturb the others').
+    """
+    scripts = {}
     for kind, queries in (("small SELECT", [SMALL_SELECT]), ("mix", [q.text for q in mix])):
-        requests = [("POST", split.path, headers, urllib.parse.urlencode({"query": q}))
-                    for q in queries]
-        script = lua_script(requests, work / f"{kind.replace(' ', '-')}.lua")
-        run_wrk(root, script, 2, connections, 2, duration)  # warm-up
-        results[kind] = run_wrk(root, script, duration, connections, 2, duration)
-    return results
+        requests = [("POST", "/sparql", {"Content-Type": FORM, "Accept": RESULTS},
+                     urllib.parse.urlencode({"query": q})) for q in queries]
+        scripts[kind] = lua_script(requests, work / f"{kind.replace(' ', '-')}.lua")
+    runs: dict[str, dict[str, list[WrkResult]]] = {e.name: {k: [] for k in scripts} for e in endpoints}
+    for kind, script in scripts.items():
+        turns = [e for e in endpoints if not (kind == "mix" and e.name == "rdflib Memory")]
+        last = [e for e in endpoints if e not in turns]
+        for number in range(rounds + 1):  # round 0 warms up
+            for endpoint in turns + (last if number == rounds else []):
+                split = urllib.parse.urlsplit(endpoint.url)
+                root = f"{split.scheme}://{split.netloc}"
+                result = run_wrk(root, script, duration, connections, 2, duration)
+                settle(endpoint)
+                if number or endpoint in last:
+                    runs[endpoint.name][kind].append(result)
+    summary = {}
+    for name, kinds in runs.items():
+        summary[name] = {}
+        for kind, results in kinds.items():
+            r = sorted(results, key=lambda x: x.throughput)[len(results) // 2]
+            summary[name][kind] = {"rps": r.throughput, "p50_ms": r.p50_ms, "p95_ms": r.p95_ms,
+                                   "errors": r.errors + r.socket_errors, "requests": r.requests,
+                                   "runs": [round(x.throughput, 1) for x in results]}
+        print(f"  {name}: " + ", ".join(f"{k} {v['rps']:,.0f} req/s"
+                                        for k, v in summary[name].items()),
+              file=sys.stderr, flush=True)
+    return summary
 
 
 # --------------------------------------------------------------------------------- tables
@@ -340,17 +385,10 @@ def run_size(size: int, args: argparse.Namespace, mix: list[Query]) -> dict:
                 queries.setdefault(name, {})[endpoint.name] = {
                     "median": statistics.median(s.seconds), "n": len(s.seconds),
                     "rows": s.rows, "timeouts": s.timeouts}
-        throughput = {}
         for endpoint in endpoints:
             endpoint.close()
-            results = measure_throughput(endpoint, mix, work, args.duration, args.connections)
-            throughput[endpoint.name] = {
-                kind: {"rps": r.throughput, "p50_ms": r.p50_ms, "p95_ms": r.p95_ms,
-                       "errors": r.errors + r.socket_errors, "requests": r.requests}
-                for kind, r in results.items()}
-            print(f"  {endpoint.name}: " + ", ".join(
-                f"{k} {v['rps']:,.0f} req/s" for k, v in throughput[endpoint.name].items()),
-                file=sys.stderr, flush=True)
+        throughput = measure_throughput(endpoints, mix, work, args.duration, args.connections,
+                                        args.rounds)
     return {"generated": size, "triples": triples, "mix": mix_summary, "queries": queries,
             "throughput": throughput}
 
@@ -365,8 +403,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", type=float, default=10.0,
                         help="seconds a store may spend repeating one query")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds per wrk run")
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=8, help="wrk connections")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="wrk runs per store and kind (the median is reported)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
     args = parser.parse_args(argv)
@@ -381,7 +421,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps(report, indent=1), encoding="utf-8")
     print(f"Query mix: {len(mix)} queries, {args.reps} measured runs each (one client); "
-          f"wrk: {args.connections} connections, {args.duration:g} s.\n")
+          f"wrk: {args.connections} connections, median of {args.rounds} runs of "
+          f"{args.duration:g} s.\n")
     print(latency_table(report), "\n")
     print(throughput_table(report), "\n")
     print(per_query_table(report))

@@ -184,7 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
     args = parser.parse_args(argv)
     sizes = "10000" if args.quick else args.sizes
-    query_options = (["--reps", "2", "--duration", "3", "--budget", "2", "--timeout", "10"]
+    query_options = (["--reps", "2", "--duration", "3", "--rounds", "1", "--budget", "2",
+                      "--timeout", "10"]
                      if args.quick else [])
     OUT.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
