@@ -429,6 +429,22 @@ def test_a_symlink_or_a_tampered_file_is_not_served(build_dir, tmp_path):
         app.extensions["poli_kg.store"].close()
 
 
+def test_a_file_altered_in_place_is_not_served(build_dir, tmp_path):
+    """Same size, other bytes: listed (sizes are checked at start), refused when asked for."""
+    build = copy_build(build_dir, tmp_path / "build")
+    data = bytearray((build / "poli-kg.nt").read_bytes())
+    data[-2:-1] = b"!" if data[-2:-1] != b"!" else b"?"
+    (build / "poli-kg.nt").write_bytes(bytes(data))
+    app = app_for(build)
+    try:
+        client = app.test_client()
+        assert client.get("/downloads/poli-kg.nt").status_code == 404
+        assert client.get("/downloads/poli-kg.nt").status_code == 404  # remembered
+        assert client.get("/downloads/poli-kg.nt.gz").status_code == 200
+    finally:
+        app.extensions["poli_kg.store"].close()
+
+
 def test_a_rebuild_does_not_mix_files_of_two_builds(build_dir, tmp_path):
     """BUILD_DIR is resolved when the app starts; swapping the symlink later changes nothing
     (a new application serves the new build)."""
@@ -440,6 +456,9 @@ def test_a_rebuild_does_not_mix_files_of_two_builds(build_dir, tmp_path):
     (second / "SHA256SUMS").write_text(
         re.sub(r"^[0-9a-f]{64}(  poli-kg\.ttl)$", digest + r"\1", sums_text, flags=re.M),
         encoding="utf-8")
+    info = json.loads((second / "build.json").read_text(encoding="utf-8"))
+    info["files"]["poli-kg.ttl"] = {"bytes": len(b"# another build\n"), "sha256": digest}
+    (second / "build.json").write_text(json.dumps(info), encoding="utf-8")
     link = tmp_path / "public"
     link.symlink_to(first.name)
     app = app_for(link)

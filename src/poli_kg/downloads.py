@@ -24,8 +24,11 @@ resolved **once** for the whole application — the store's
 that finds a build if nothing was built yet) — and every file is then read from that
 resolved folder, so the downloads always belong to the build the queries and pages answer
 from, and a rebuild while the server runs changes nothing (restart the server to serve
-it; the folder is kept while the server holds it).  The checksums are verified when the
-snapshot is taken, and a file that does not match its line in ``SHA256SUMS`` is not served.
+it; the folder is kept while the server holds it).  When the snapshot is taken each file's
+size is checked against ``build.json`` (a million-triple build has a gigabyte of downloads:
+hashing them all would delay the server's start by seconds); its SHA-256 is checked against
+``SHA256SUMS`` the first time it is served (once per file).  A file that does not match is
+not served (404, and logged).
 
 :func:`current_build` gives the snapshot (:class:`BuildFiles`) to the VoID description and
 the DCAT catalogue (:mod:`poli_kg.catalog`); :func:`public_root` is the absolute root URL
@@ -193,6 +196,19 @@ class BuildFiles:
     info: Mapping[str, Any]            # build.json ({} when missing)
     files: dict[str, DownloadFile]     # in SHA256SUMS order
     checksums: Path = field(default=Path())
+    _intact: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
+
+    def intact(self, file: DownloadFile) -> bool:
+        """Whether the file's SHA-256 is the one in SHA256SUMS (computed once per file)."""
+        with self._lock:
+            if file.name not in self._intact:
+                actual = _sha256(file.path)
+                if actual != file.sha256:
+                    log.error("download %s not served: SHA-256 %s differs from %s",
+                              file.path, actual, file.sha256)
+                self._intact[file.name] = actual == file.sha256
+            return self._intact[file.name]
 
     def get(self, name: str) -> DownloadFile | None:
         """The download called ``name``, or None."""
@@ -225,8 +241,9 @@ def _sha256(path: Path) -> str:
 def load_build(build_dir: str | Path) -> BuildFiles:
     """Resolve ``build_dir`` and read its SHA256SUMS and build.json (see the module docstring).
 
-    Files whose name is unsafe, that are missing, are symlinks or whose SHA-256 differs
-    from SHA256SUMS are left out (and logged).  Raises :class:`BuildUnavailable` when the
+    Files whose name is unsafe, that are missing, are symlinks or whose size differs from
+    build.json are left out (and logged); checksums are checked when a file is first served
+    (:meth:`BuildFiles.intact`).  Raises :class:`BuildUnavailable` when the
     folder or its SHA256SUMS cannot be read.
     """
     try:
@@ -235,6 +252,12 @@ def load_build(build_dir: str | Path) -> BuildFiles:
         sums_mtime = (folder / CHECKSUMS).stat().st_mtime
     except (OSError, UnicodeDecodeError) as exc:
         raise BuildUnavailable(f"{build_dir}: no readable build ({exc})") from None
+    try:
+        info: dict[str, Any] = json.loads((folder / BUILD_INFO).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        info = {}
+    sizes = {name: entry.get("bytes") for name, entry in info.get("files", {}).items()
+             if isinstance(entry, dict)}
     files: dict[str, DownloadFile] = {}
     for line in sums_text.splitlines():
         match = _SUMS_LINE.fullmatch(line.strip())
@@ -245,15 +268,11 @@ def load_build(build_dir: str | Path) -> BuildFiles:
         if not _NAME.fullmatch(name) or path.is_symlink() or not path.is_file():
             log.error("download %r of %s skipped: unsafe name, symlink or missing", name, folder)
             continue
-        actual = _sha256(path)
-        if actual != sha:
-            log.error("download %s skipped: SHA-256 %s differs from %s", path, actual, sha)
+        size = path.stat().st_size
+        if sizes.get(name, size) != size:
+            log.error("download %s skipped: %d bytes, build.json says %s", path, size, sizes[name])
             continue
-        files[name] = DownloadFile(name, path, path.stat().st_size, sha)
-    try:
-        info: dict[str, Any] = json.loads((folder / BUILD_INFO).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        info = {}
+        files[name] = DownloadFile(name, path, size, sha)
     return BuildFiles(folder, _built_at(info, sums_mtime), info, files, folder / CHECKSUMS)
 
 
@@ -474,6 +493,8 @@ def download(name: str) -> Response:
         abort(404)
     twin = build.gzip_twin(file)
     served = twin if twin is not None and _accepts_gzip() else file
+    if not build.intact(served):
+        abort(404)
     response = _send(served.path, file.file_format.content_type, file.name, served.sha256, build)
     if served is not file:
         response.headers["Content-Encoding"] = "gzip"
