@@ -35,7 +35,6 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 OUT = HERE / "out"
-sys.path.insert(0, str(ROOT / "src"))
 
 from query import NO_CACHE, SMALL_SELECT  # noqa: E402
 
