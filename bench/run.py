@@ -30,6 +30,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from datetime import datetime, timezone
+from importlib.metadata import version
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -45,10 +46,8 @@ def machine() -> str:
                 Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
                platform.processor())
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    versions = {}
-    for name in ("pyoxigraph", "rdflib", "owlrl", "pyshacl", "flask", "gunicorn"):
-        from importlib.metadata import version
-        versions[name] = version(name)
+    versions = {name: version(name) for name in
+                ("pyoxigraph", "rdflib", "owlrl", "pyshacl", "flask", "gunicorn")}
     virtuoso = subprocess.run(["virtuoso-t", "--version"], capture_output=True, text=True)
     virtuoso_version = next((line.split("Version", 1)[1].split()[0] for line in
                              (virtuoso.stdout + virtuoso.stderr).splitlines()

@@ -132,6 +132,30 @@ def sparql_term(term: Term) -> str:
 
 # --------------------------------------------------------------------------- the schema
 
+def _hierarchy_edges(sub_pairs: Iterable[tuple[Term, Term]],
+                     equivalent_pairs: Iterable[tuple[Term, Term]]) -> dict[Term, set[Term]]:
+    """Edges of a hierarchy: each term to its direct supers, both ways for equivalents."""
+    edges: dict[Term, set[Term]] = defaultdict(set)
+    for s, o in sub_pairs:
+        if s != o:
+            edges[s].add(o)
+    for s, o in equivalent_pairs:
+        if s != o:
+            edges[s].add(o)
+            edges[o].add(s)
+    return edges
+
+
+def _state_hierarchy(supers: dict[Term, set[Term]], sub: Term, equivalent: Term,
+                     consequences: set[Triple]) -> None:
+    """``x sub y`` for every super ``y`` of ``x``, and ``x equivalent y`` where both ways."""
+    for x, ups in supers.items():
+        for y in ups:
+            consequences.add(Triple(x, sub, y))
+            if x in supers.get(y, ()):
+                consequences.add(Triple(x, equivalent, y))
+
+
 def _closure(edges: dict[Term, set[Term]]) -> dict[Term, set[Term]]:
     """Reachable nodes of every node (the node itself only through a cycle) — then removed."""
     result: dict[Term, set[Term]] = {}
@@ -234,41 +258,19 @@ def read_schema(store: Store) -> Schema:
     consequences = schema.consequences
 
     # classes: subClassOf, equivalentClass, and owlrl's scm-cls edges
-    edges: dict[Term, set[Term]] = defaultdict(set)
-    for s, o in axioms[SUB_CLASS]:
-        if s != o:
-            edges[s].add(o)
-    for s, o in axioms[EQ_CLASS]:
-        if s != o:
-            edges[s].add(o)
-            edges[o].add(s)
+    edges = _hierarchy_edges(axioms[SUB_CLASS], axioms[EQ_CLASS])
     for c in typed[OWL_CLASS] | {THING, NOTHING}:
         if c != THING:
             edges[c].add(THING)
         if c != NOTHING:
             edges[NOTHING].add(c)
     schema.super_classes = _closure(edges)
-    for c, supers in schema.super_classes.items():
-        for d in supers:
-            consequences.add(Triple(c, SUB_CLASS, d))
-            if c in schema.super_classes.get(d, ()):
-                consequences.add(Triple(c, EQ_CLASS, d))
+    _state_hierarchy(schema.super_classes, SUB_CLASS, EQ_CLASS, consequences)
 
     # properties: subPropertyOf, equivalentProperty
-    edges = defaultdict(set)
-    for s, o in axioms[SUB_PROPERTY]:
-        if s != o:
-            edges[s].add(o)
-    for s, o in axioms[EQ_PROPERTY]:
-        if s != o:
-            edges[s].add(o)
-            edges[o].add(s)
-    schema.super_properties = _closure(edges)
-    for p, supers in schema.super_properties.items():
-        for q in supers:
-            consequences.add(Triple(p, SUB_PROPERTY, q))
-            if p in schema.super_properties.get(q, ()):
-                consequences.add(Triple(p, EQ_PROPERTY, q))
+    schema.super_properties = _closure(
+        _hierarchy_edges(axioms[SUB_PROPERTY], axioms[EQ_PROPERTY]))
+    _state_hierarchy(schema.super_properties, SUB_PROPERTY, EQ_PROPERTY, consequences)
 
     # domains and ranges, closed over both hierarchies (scm-dom1/2, scm-rng1/2)
     for predicate, target in ((DOMAIN, schema.domains), (RANGE, schema.ranges)):

@@ -45,6 +45,7 @@ from rdflib.term import Node
 
 from poli_kg import validation
 from poli_kg.namespaces import bind_prefixes
+from poli_kg.reasoning import to_rdflib
 from poli_kg.validation import SEVERITY_ORDER, ValidationReport
 
 __all__ = ["Unsupported", "validate", "compile_shapes"]
@@ -98,18 +99,6 @@ def _sparql(term: Node) -> str:
     if isinstance(term, Literal):
         return term.n3()
     raise Unsupported(f"a blank node as a constraint parameter: {term}")
-
-
-def _to_rdflib(term) -> Node:
-    if isinstance(term, NamedNode):
-        return URIRef(term.value)
-    if isinstance(term, BlankNode):
-        return BNode(term.value)
-    if term.language:
-        return Literal(term.value, lang=term.language)
-    if term.datatype.value == str(XSD.string):
-        return Literal(term.value)
-    return Literal(term.value, datatype=URIRef(term.datatype.value))
 
 
 def _text(term) -> str:
@@ -280,7 +269,7 @@ class _Compiler:
                      f"FILTER(isLiteral(?v) && sameTerm(datatype(?v), <{datatype}>)) }}")
             for row in self.store.query(query):
                 value = row["v"]
-                if not _datatype_matches(_to_rdflib(value), datatype):
+                if not _datatype_matches(to_rdflib(value), datatype):
                     bad.append(str(value))
             self.bad_literals[key] = bad
         return self.bad_literals[key]
@@ -497,7 +486,7 @@ def _result(report: Graph, check: Check, row, focus) -> BNode:
     node = BNode()
     add = report.add
     add((node, RDF.type, SH.ValidationResult))
-    add((node, SH.focusNode, _to_rdflib(focus)))
+    add((node, SH.focusNode, to_rdflib(focus)))
     add((node, SH.resultSeverity, check.severity))
     add((node, SH.sourceShape, check.shape))
     add((node, SH.sourceConstraintComponent, check.component))
@@ -506,15 +495,15 @@ def _result(report: Graph, check: Check, row, focus) -> BNode:
     path = check.path
     value = None
     if check.value == "row":
-        value = _to_rdflib(row["value"])
+        value = to_rdflib(row["value"])
     elif check.value == "focus":
-        value = _to_rdflib(focus)
+        value = to_rdflib(focus)
     elif check.value == "sparql":
         bound = _get(row, "value")
-        value = _to_rdflib(bound) if bound is not None else _to_rdflib(focus)
+        value = to_rdflib(bound) if bound is not None else to_rdflib(focus)
         bound_path = _get(row, "path")
         if bound_path is not None:
-            path = _to_rdflib(bound_path)
+            path = to_rdflib(bound_path)
     if path is not None:
         add((node, SH.resultPath, path))
     if value is not None:
