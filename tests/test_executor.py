@@ -1,6 +1,7 @@
 """Killable query processes: timeouts, crashes, threads, inherited descriptors, the network."""
 
 import os
+import pickle
 import shutil
 import signal
 import socket
@@ -156,6 +157,14 @@ def test_concurrent_calls_have_children_of_their_own_which_die_with_their_thread
         assert wait_gone(pid)
     executor.call("pid", timeout=5)  # spawning a child reaps the orphans
     assert not any(psutil.pid_exists(p) for p in pids)
+
+
+def test_a_call_that_fails_in_the_parent_leaves_no_child_behind(executor):
+    for _ in range(3):
+        with pytest.raises((AttributeError, TypeError, pickle.PicklingError)):
+            executor.call("echo", (lambda: None,), timeout=5)  # cannot be sent
+    assert executor.call("echo", ("ok",), timeout=5) == "ok"
+    assert len(executor.child_pids()) == 1
 
 
 def test_an_idle_child_serves_the_next_thread(executor):

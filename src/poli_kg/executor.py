@@ -249,35 +249,44 @@ class Executor:
         *,
         timeout: float,
     ) -> Any:
-        """Run ``backend.method(*args, **kwargs)`` in this thread's child process.
+        """Run ``backend.method(*args, **kwargs)`` in an idle child process (see the module).
 
         Raises :class:`QueryTimeout` after ``timeout`` seconds (the child is killed
         and replaced), :class:`QueryMemoryExceeded` when the child uses more than the
         memory limit (likewise), :class:`ChildFailed` if the child dies, or any of the
-        ``expected_errors`` raised by the backend.
+        ``expected_errors`` raised by the backend.  A child whose call failed in any
+        other way (an argument that cannot be pickled, an interrupt) is killed, never
+        given back in an unknown state.
         """
         child = self._take()
         message = (method, tuple(args), dict(kwargs or {}))
+        answered = False
         try:
-            child.conn.send(message)
-        except (BrokenPipeError, ConnectionResetError):
-            # The idle child died (killed from outside?): replace it and retry once.
-            self._discard(child)
-            child = self._spawn()
-            child.conn.send(message)
-        ready = self._wait(child, timeout)
-        if ready is not True:
-            self._discard(child)
-            self._give_back(self._spawn())  # fork the replacement now: the next call is fast
-            if ready is False:
-                raise QueryTimeout(f"the query did not finish within {timeout:g} s")
-            raise QueryMemoryExceeded(ready)
-        try:
-            status, value = child.conn.recv()
-        except (EOFError, OSError) as exc:
-            code = self._discard(child)
-            raise ChildFailed(f"the query process ended unexpectedly ({code})") from exc
-        self._give_back(child)
+            try:
+                child.conn.send(message)
+            except (BrokenPipeError, ConnectionResetError):
+                # The idle child died (killed from outside?): replace it and retry once.
+                self._discard(child)
+                child = self._spawn()
+                child.conn.send(message)
+            ready = self._wait(child, timeout)
+            if ready is not True:
+                self._discard(child)
+                self._give_back(self._spawn())  # fork the replacement now: the next call is fast
+                if ready is False:
+                    raise QueryTimeout(f"the query did not finish within {timeout:g} s")
+                raise QueryMemoryExceeded(ready)
+            try:
+                status, value = child.conn.recv()
+            except (EOFError, OSError) as exc:
+                code = self._discard(child)
+                raise ChildFailed(f"the query process ended unexpectedly ({code})") from exc
+            answered = True
+        finally:
+            if answered:
+                self._give_back(child)
+            elif self._registered(child):  # not discarded above: its state is unknown
+                self._discard(child)
         if status == "error":
             raise value
         return value
@@ -335,6 +344,10 @@ class Executor:
         with self._lock:
             if child.pid in self._children:
                 self._idle.append(child)
+
+    def _registered(self, child: _Child) -> bool:
+        with self._lock:
+            return self._children.get(child.pid) is child
 
     def _spawn(self) -> _Child:
         """Fork a child process (it dies with the current thread: see the module's notes)."""
