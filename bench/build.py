@@ -3,7 +3,7 @@
     python bench/build.py [--sizes 10000,100000,1000000] [--compare-max 20000] [--seed 0]
 
 For every size, ``bench/generate.py`` writes ``bench/out/gen-{size}.nt`` (reused when present)
-and a fresh Python process runs ``poli_kg.build.build`` on the project with that file as extra
+and a fresh Python process runs ``poli_kg.graph.pipeline.build`` on the project with that file as extra
 data, into ``bench/out/build-{size}/public`` (never reusing a previous build's reasoning).
 It prints a Markdown table of the stage times (seconds), the counts and the process's peak
 resident memory.  For sizes up to ``--compare-max`` asserted + generated triples it also
@@ -30,7 +30,7 @@ OUT = HERE / "out"
 def one(size: int, data: Path, out: Path, compare: bool) -> dict:
     """Build once (in this process) and measure; with ``compare``, time the reference engines."""
     sys.path.insert(0, str(ROOT / "src"))
-    from poli_kg import build as building
+    from poli_kg.graph import pipeline as building
 
     start = time.perf_counter()
     result = building.build(out, sources=building.Sources(ROOT, extra_data=[data]), reuse=False)
@@ -48,7 +48,9 @@ def one(size: int, data: Path, out: Path, compare: bool) -> dict:
 
 def compare_engines(building, data: Path) -> dict:
     """owlrl vs rules and pyshacl vs SPARQL on the same graph (results must agree)."""
-    from poli_kg import reasoning, shaclsparql, validation
+    from poli_kg.graph import reasoning
+    from poli_kg.graph import shaclsparql
+    from poli_kg.graph import validation
 
     inputs = building.load(building.Sources(ROOT, extra_data=[data]))
     asserted = inputs.asserted()

@@ -3,7 +3,7 @@
     python bench/load.py [--duration 60] [--connections 16] [--runs 3] [--runaway]
 
 Builds the project into a temporary folder (or uses ``--build-dir``), starts the production
-server on it (``python -m poli_kg.server`` on a free port of 127.0.0.1) and drives it with
+server on it (``python -m poli_kg.web.server`` on a free port of 127.0.0.1) and drives it with
 ``wrk`` (Debian package ``wrk``) and a Lua script that cycles through a fixed mix of requests:
 
 * 35 % the competency questions of ``queries/`` as ``POST /sparql`` (form-encoded),
@@ -91,13 +91,13 @@ class Memory:
 
 
 class Server:
-    """``python -m poli_kg.server`` on a free port, its output in ``logs``; ``config``: extra
+    """``python -m poli_kg.web.server`` on a free port, its output in ``logs``; ``config``: extra
     settings as the server reads them from the environment (``POLI_KG_<KEY>``)."""
 
     def __init__(self, build_dir: Path, logs: Path, *options: str,
                  config: dict[str, str] | None = None) -> None:
         self.stdout, self.stderr = logs / "server.out", logs / "server.err"
-        command = [sys.executable, "-m", "poli_kg.server", "--build-dir", str(build_dir),
+        command = [sys.executable, "-m", "poli_kg.web.server", "--build-dir", str(build_dir),
                    "--host", "127.0.0.1", "--port", "0", *options]
         with open(self.stdout, "wb") as out, open(self.stderr, "wb") as err:
             self.process = subprocess.Popen(command, stdout=out, stderr=err,

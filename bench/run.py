@@ -108,8 +108,8 @@ def serve_readiness(largest: int, trials: int) -> list[dict]:
         for label, command in (
             ("`poli-kg serve` (checks the build is current, then serves), real graph",
              [python, "-m", "poli_kg.cli", "serve", "--out", str(out)]),
-            (f"`python -m poli_kg.server`, {largest:,} generated triples",
-             [python, "-m", "poli_kg.server", "--build-dir",
+            (f"`python -m poli_kg.web.server`, {largest:,} generated triples",
+             [python, "-m", "poli_kg.web.server", "--build-dir",
               str(OUT / f"build-{largest}" / "public")]),
         ):
             times = []

@@ -12,7 +12,7 @@ TEST_DATA = Path(__file__).resolve().parent / "data"
 @pytest.fixture(scope="session")
 def build_dir(tmp_path_factory):
     """The project's real ontology + data, built once per session into a temporary folder."""
-    from poli_kg.build import build
+    from poli_kg.graph.pipeline import build
 
     out = tmp_path_factory.mktemp("build") / "public"
     build(out)
@@ -54,7 +54,7 @@ STAND_IN_TRIG = """\
 
 
 def write_stand_in_build(out: Path) -> Path:
-    """A small build with the layout of ``poli_kg.build`` (TriG, on-disk store, build.json)."""
+    """A small build with the layout of ``poli_kg.graph`` (TriG, on-disk store, build.json)."""
     import json
 
     import pyoxigraph
@@ -75,8 +75,8 @@ def write_stand_in_build(out: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def sparql_build_dir(request, tmp_path_factory):
-    """The real build (``build_dir``) when ``poli_kg.build`` exists, else a small stand-in."""
-    if importlib.util.find_spec("poli_kg.build") is not None:
+    """The real build (``build_dir``) when ``poli_kg.graph`` exists, else a small stand-in."""
+    if importlib.util.find_spec("poli_kg.graph") is not None:
         return request.getfixturevalue("build_dir")
     return write_stand_in_build(tmp_path_factory.mktemp("stand-in") / "public")
 
@@ -84,7 +84,7 @@ def sparql_build_dir(request, tmp_path_factory):
 @pytest.fixture
 def app(sparql_build_dir):
     """The Flask application over the session's build (default oxigraph store)."""
-    from poli_kg.app import create_app
+    from poli_kg.web import create_app
 
     application = create_app({"TESTING": True, "BUILD_DIR": str(sparql_build_dir),
                                "QUERY_TIMEOUT": 10})
@@ -105,14 +105,14 @@ def runner(app):
 
 
 class ServerProcess:
-    """``python -m poli_kg.server`` on a free port of 127.0.0.1, started and stopped by tests."""
+    """``python -m poli_kg.web.server`` on a free port of 127.0.0.1, started and stopped by tests."""
 
     BANNER = re.compile(r"poli-kg serving (http://127\.0\.0\.1:\d+)/")
 
     def __init__(self, build: Path, logs: Path, *options: str) -> None:
         self.stdout = logs / "stdout.log"
         self.stderr = logs / "stderr.log"
-        command = [sys.executable, "-m", "poli_kg.server", "--build-dir", str(build),
+        command = [sys.executable, "-m", "poli_kg.web.server", "--build-dir", str(build),
                    "--host", "127.0.0.1", "--port", "0", *options]
         with open(self.stdout, "wb") as out, open(self.stderr, "wb") as err:
             self.process = subprocess.Popen(command, stdout=out, stderr=err,

@@ -12,8 +12,8 @@ import pyoxigraph as ox
 import pytest
 from rdflib import Dataset, Graph
 
-from poli_kg import build as building
-from poli_kg.build import (
+from poli_kg.graph import pipeline as building
+from poli_kg.graph.pipeline import (
     DOWNLOAD_FILES, BuildError, InputError, Sources, ValidationFailed, build, ensure_built,
 )
 from poli_kg.namespaces import GRAPH_DATA, GRAPH_INFERRED, GRAPH_ONTOLOGY, GRAPH_PROVENANCE, NAMED_GRAPHS

@@ -29,8 +29,8 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, RDF, RDFS, SH, SKOS, XSD
 
-from poli_kg.build import DOWNLOAD_FILES, read_build_info
-from poli_kg.catalog import CATALOG, CONTACT_POINT, DATASET, SERVICE
+from poli_kg.graph.pipeline import DOWNLOAD_FILES, read_build_info
+from poli_kg.web.catalog import CATALOG, CONTACT_POINT, DATASET, SERVICE
 from poli_kg.namespaces import DCATAPIT, ID, ONTOLOGY_IRI, SPDX, VCARD
 
 REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
@@ -62,7 +62,7 @@ def reference(name: str) -> Path:
 @pytest.fixture(scope="module")
 def catalog_app(build_dir):
     """The application over the session's build, with a contact e-mail configured."""
-    from poli_kg.app import create_app
+    from poli_kg.web import create_app
 
     app = create_app({"TESTING": True, "BUILD_DIR": str(build_dir), "QUERY_TIMEOUT": 10,
                       "CONTACT_EMAIL": CONTACT_EMAIL})
@@ -345,7 +345,7 @@ def test_every_download_url_gives_the_built_bytes(catalog, catalog_client, build
 
 
 def test_public_url_is_used_for_every_service_url(build_dir):
-    from poli_kg.app import create_app
+    from poli_kg.web import create_app
 
     app = create_app({"TESTING": True, "BUILD_DIR": str(build_dir),
                       "PUBLIC_URL": "https://data.example.org/kg"})

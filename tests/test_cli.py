@@ -172,9 +172,9 @@ def test_query_builds_when_needed(project, tmp_path):
 
 def test_serve_builds_then_runs_server(project, tmp_path, monkeypatch):
     calls = []
-    fake = types.ModuleType("poli_kg.server")
+    fake = types.ModuleType("poli_kg.web.server")
     fake.run = lambda **kwargs: calls.append(kwargs)
-    monkeypatch.setitem(sys.modules, "poli_kg.server", fake)
+    monkeypatch.setitem(sys.modules, "poli_kg.web.server", fake)
     monkeypatch.setattr(poli_kg, "server", fake, raising=False)
     out = tmp_path / "public"
     code = cli.main(["serve", "--project", str(project), "--out", str(out), "--port", "8123",

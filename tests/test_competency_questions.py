@@ -1,7 +1,6 @@
 """Every competency question in queries/ returns the answer the source gives, from the built store."""
 
 from decimal import Decimal
-from pathlib import Path
 
 import pyoxigraph as ox
 import pytest

@@ -3,8 +3,8 @@
 import pytest
 from werkzeug.exceptions import NotAcceptable
 
-from poli_kg.conneg import MediaRange, negotiate, parse_accept, quality
-from poli_kg.sparql import GRAPH_FORMATS, RESULT_FORMATS, choose_format
+from poli_kg.web.conneg import MediaRange, negotiate, parse_accept, quality
+from poli_kg.web.sparql import GRAPH_FORMATS, RESULT_FORMATS, choose_format
 
 SRJ = "application/sparql-results+json"
 SRX = "application/sparql-results+xml"

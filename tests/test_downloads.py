@@ -25,7 +25,7 @@ import requests
 from rdflib import BNode, Dataset, Graph, Literal
 from rdflib.compare import isomorphic
 
-from poli_kg.build import DOWNLOAD_FILES, read_build_info
+from poli_kg.graph.pipeline import DOWNLOAD_FILES, read_build_info
 
 # Files of the build: name -> (rapper syntax, rdflib format, what build.json counts them as).
 RDF_FILES = {
@@ -216,7 +216,7 @@ def test_index_formats_and_errors(client):
 
 
 def test_public_url_makes_the_links_absolute_for_that_host(build_dir):
-    from poli_kg.app import create_app
+    from poli_kg.web import create_app
 
     app = create_app({"TESTING": True, "BUILD_DIR": str(build_dir),
                       "PUBLIC_URL": "https://data.example.org/poli-kg/"})
@@ -407,7 +407,7 @@ def copy_build(build_dir: Path, target: Path) -> Path:
 
 
 def app_for(build: Path):
-    from poli_kg.app import create_app
+    from poli_kg.web import create_app
 
     return create_app({"TESTING": True, "BUILD_DIR": str(build)})
 

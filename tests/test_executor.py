@@ -14,7 +14,7 @@ import time
 import psutil
 import pytest
 
-from poli_kg.executor import ChildFailed, Executor, NetworkAccessDenied, QueryTimeout
+from poli_kg.store.executor import ChildFailed, Executor, NetworkAccessDenied, QueryTimeout
 
 
 class ToyError(Exception):
@@ -211,7 +211,7 @@ def test_children_die_with_their_parent(tmp_path):
     script = tmp_path / "parent.py"
     script.write_text(textwrap.dedent("""
         import os, sys, time
-        from poli_kg.executor import Executor
+        from poli_kg.store.executor import Executor
 
         class Backend:
             def pid(self):

@@ -10,10 +10,10 @@ Two layers:
   request line, oversized headers, bad chunking); its workers must all survive.
 
 Regressions found by fuzzing, each with its test here: queries nesting thousands of levels
-deep crashed the query process (500; :func:`poli_kg.sparqllex.nesting`); the lexer was
+deep crashed the query process (500; :func:`poli_kg.store.lexer.nesting`); the lexer was
 quadratic on some 100 kB inputs (a minute in the web worker); IRIs that the store refuses
 (``/id/polo/%FF``) answered 503 on the linked-data pages; a malformed chunked body answered
-500; a runaway query could allocate memory without bound (:mod:`poli_kg.executor`).
+500; a runaway query could allocate memory without bound (:mod:`poli_kg.store.executor`).
 
 Statuses allowed besides 4xx: 503 *with the timeout message* for a random query that is valid
 but expensive (the documented answer of the endpoint to a runaway query), and 2xx where an
@@ -35,8 +35,8 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from poli_kg import sparqllex
-from poli_kg.sparqllex import nesting, scan, tokens
+from poli_kg.store import lexer as sparqllex
+from poli_kg.store.lexer import nesting, scan, tokens
 
 HOSTILE = Path(__file__).resolve().parent / "data" / "hostile"
 STATIC = Path(__file__).resolve().parents[1] / "src" / "poli_kg" / "static"
@@ -98,7 +98,7 @@ def assert_message(status: int, content_type: str, body: bytes, entry: dict) -> 
 
 @pytest.fixture(scope="module")
 def fuzz_app(sparql_build_dir):
-    from poli_kg.app import create_app
+    from poli_kg.web import create_app
 
     application = create_app({"TESTING": True, "BUILD_DIR": str(sparql_build_dir),
                               "QUERY_TIMEOUT": QUERY_TIMEOUT, "RATE_LIMIT": 0})
@@ -374,7 +374,7 @@ def test_competency_questions_nest_shallowly():
 
 
 def test_nesting_limit_is_configurable(sparql_build_dir):
-    from poli_kg.app import create_app
+    from poli_kg.web import create_app
 
     application = create_app({"TESTING": True, "BUILD_DIR": str(sparql_build_dir),
                               "MAX_QUERY_NESTING": 10})
@@ -391,7 +391,7 @@ def test_nesting_limit_is_configurable(sparql_build_dir):
 
 def test_a_memory_hungry_query_is_stopped(sparql_build_dir, monkeypatch):
     """ORDER BY over a 3-way cross join allocates ~1 GB/s: stopped at the limit, 503."""
-    from poli_kg.app import create_app
+    from poli_kg.web import create_app
 
     monkeypatch.setenv("POLI_KG_QUERY_MEMORY_MB", "200")
     application = create_app({"TESTING": True, "BUILD_DIR": str(sparql_build_dir),

@@ -12,8 +12,8 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from poli_kg import build as building
-from poli_kg.build import Sources, build, check
+from poli_kg.graph import pipeline as building
+from poli_kg.graph.pipeline import Sources, build, check
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "bench" / "generate.py"

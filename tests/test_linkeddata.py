@@ -1,4 +1,4 @@
-"""Linked-data publishing (poli_kg.linkeddata, poli_kg.charts) through Flask's test client.
+"""Linked-data publishing (poli_kg.web.linkeddata, poli_kg.web.charts) through Flask's test client.
 
 Runs over the project's real build (``build_dir``): dereferenceable IRIs with content
 negotiation for every kind of resource, 404/406, the HTML pages in Italian and English, the
@@ -20,7 +20,8 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import FOAF, OWL, PROV, RDF, RDFS, SKOS, VOID, XSD
 
-from poli_kg import charts, linkeddata
+from poli_kg.web import charts
+from poli_kg.web import linkeddata
 from poli_kg.namespaces import BASE, GRAPH, ID, NAMED_GRAPHS, ONTOLOGY_IRI, PKG, SDMX_MEASURE
 
 MESAP = ID["polo/mesap"]
@@ -77,7 +78,7 @@ KINDS = {
 @pytest.fixture(scope="module")
 def ld_app(build_dir):
     """One application over the real build for the whole module (query processes are reused)."""
-    from poli_kg.app import create_app
+    from poli_kg.web import create_app
 
     application = create_app({"TESTING": True, "BUILD_DIR": str(build_dir), "QUERY_TIMEOUT": 20})
     yield application
@@ -259,7 +260,7 @@ def test_describe_follows_blank_nodes(ld_app):
 
 @pytest.mark.parametrize("spec", ["memory", "oxigraph-memory"])
 def test_pages_work_on_every_store_backend(build_dir, spec):
-    from poli_kg.app import create_app
+    from poli_kg.web import create_app
 
     app = create_app({"TESTING": True, "BUILD_DIR": str(build_dir), "STORE": spec,
                       "QUERY_TIMEOUT": 30})
@@ -665,7 +666,7 @@ def test_sitemap_lists_every_resource(ld, store_rows):
 
 
 def test_public_url_is_used_for_absolute_urls(build_dir):
-    from poli_kg.app import create_app
+    from poli_kg.web import create_app
 
     app = create_app({"TESTING": True, "BUILD_DIR": str(build_dir),
                       "PUBLIC_URL": "https://data.example.org/poli-kg/"})

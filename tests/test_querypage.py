@@ -1,4 +1,4 @@
-"""The SPARQL query page (poli_kg.querypage), through Flask's test client.
+"""The SPARQL query page (poli_kg.web.querypage), through Flask's test client.
 
 Uses its own small app (the page's blueprint and a stand-in /sparql route that calls
 render_query_page(), as the real endpoint does for a browser without a query) and the two
@@ -15,9 +15,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from flask import Flask, request
 
-from poli_kg import querypage
+from poli_kg.web import querypage
 from poli_kg.namespaces import BASE, PREFIXES
-from poli_kg.querypage import (
+from poli_kg.web.querypage import (
     DEFAULT_QUERIES_DIR, Example, download_links, load_examples, minimal_prologue, parse_example,
     query_type,
 )
@@ -246,7 +246,7 @@ def test_unknown_language_falls_back_to_italian(page_client):
 ])
 def test_language_as_on_the_linked_data_pages(page_client, path, lang_param, accept_language,
                                               lang):
-    """?lang, else Accept-Language, else Italian (poli_kg.linkeddata.language decides)."""
+    """?lang, else Accept-Language, else Italian (poli_kg.web.linkeddata.language decides)."""
     headers = {"Accept": "text/html"}
     if accept_language is not None:
         headers["Accept-Language"] = accept_language
@@ -369,7 +369,7 @@ def test_page_mounted_under_a_path_and_public_url():
 
 @pytest.mark.parametrize("path", ["/query", "/sparql", "/sparql?lang=en"])
 def test_the_application_serves_the_page(client, path):
-    """The real application (poli_kg.app): the page at /query and at /sparql for a browser."""
+    """The real application (poli_kg.web): the page at /query and at /sparql for a browser."""
     response, page = get_page(client, path)
     assert page.find("form", id="qp-form")
     assert page.find("html")[0]["lang"] == ("en" if "lang=en" in path else "it")

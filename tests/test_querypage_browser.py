@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from poli_kg import querypage
+from poli_kg.web import querypage
 from poli_kg.namespaces import BASE
 
 pytestmark = pytest.mark.browser
@@ -146,7 +146,7 @@ def test_example_runs_and_shows_rows_with_links(live_server, session):
             assert href.startswith(("http://", "https://", "urn:", "mailto:")), href
 
     # where the linked-data pages exist, a local link leads to the resource's page
-    if importlib.util.find_spec("poli_kg.linkeddata") is not None:
+    if importlib.util.find_spec("poli_kg.web.linkeddata") is not None:
         resource = next((href for href, _ in links if href.startswith("/id/")), None)
         if resource is not None:
             landed = page.request.get(live_server + resource, headers={"Accept": "text/html"})

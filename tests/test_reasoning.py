@@ -7,7 +7,7 @@ from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib import namespace as ns
 
 from poli_kg.namespaces import ID, ONTOLOGY_IRI
-from poli_kg.reasoning import infer, is_noise, reason
+from poli_kg.graph.reasoning import infer, is_noise, reason
 
 # (closed rdflib namespaces are not module globals here: pytest's collector probes them)
 OWL, RDF, RDFS = ns.OWL, ns.RDF, ns.RDFS

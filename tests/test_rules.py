@@ -1,4 +1,4 @@
-"""The compiled OWL 2 RL rules (poli_kg.rules) infer exactly what owlrl infers.
+"""The compiled OWL 2 RL rules (poli_kg.graph.rules) infer exactly what owlrl infers.
 
 The proof is by comparison with owlrl, the reference, after the same noise filter: on the real
 graph, on the real graph plus generated data, on graphs built to exercise each rule, and on
@@ -17,8 +17,9 @@ from rdflib import BNode, Graph, Literal, Namespace
 from rdflib import namespace as ns
 from rdflib.collection import Collection
 
-from poli_kg import reasoning, rules
-from poli_kg.build import Sources, load
+from poli_kg.graph import reasoning
+from poli_kg.graph import rules
+from poli_kg.graph.pipeline import Sources, load
 
 ROOT = Path(__file__).resolve().parents[1]
 OWL, RDF, RDFS, XSD = ns.OWL, ns.RDF, ns.RDFS, ns.XSD

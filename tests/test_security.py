@@ -1,4 +1,4 @@
-"""Abuse controls (:mod:`poli_kg.security`): rate limiting per client, security headers, no
+"""Abuse controls (:mod:`poli_kg.web.security`): rate limiting per client, security headers, no
 directory listings, errors that reveal no paths, versions or stack traces."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import psutil
 import pytest
 import requests
 
-from poli_kg.app import create_app
-from poli_kg.security import CSP_HTML, RateLimiter
+from poli_kg.web import create_app
+from poli_kg.web.security import CSP_HTML, RateLimiter
 
 ROOT = Path(__file__).resolve().parents[1]
 REMOTE = {"REMOTE_ADDR": "203.0.113.9"}

@@ -1,7 +1,7 @@
 """One build per running server: a rebuild under a running server changes nothing it serves.
 
 Each test builds a small project (``tests/data/build/project`` plus a file whose one triple
-names the build's version) with the real :func:`poli_kg.build.build`, starts the
+names the build's version) with the real :func:`poli_kg.graph.pipeline.build`, starts the
 application (Flask test client, or the production server), rebuilds with changed data, and
 checks that queries from new threads (hence new query processes) and new worker
 processes, the pages, the downloads and the build information all still come from the
@@ -21,8 +21,8 @@ import psutil
 import pytest
 import requests
 
-from poli_kg.app import create_app
-from poli_kg.build import ServedBuild, build
+from poli_kg.web import create_app
+from poli_kg.graph.pipeline import ServedBuild, build
 from poli_kg.store import BACKENDS
 from tests.conftest import ServerProcess
 

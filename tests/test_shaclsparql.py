@@ -1,4 +1,4 @@
-"""The shapes compiled to SPARQL (poli_kg.shaclsparql) report what pyshacl reports.
+"""The shapes compiled to SPARQL (poli_kg.graph.shaclsparql) report what pyshacl reports.
 
 Compared on the real graph and on the real graph with every targeted break of test_shapes.py
 (and more) applied at once; test_generate.py compares them on the real graph plus generated
@@ -18,8 +18,9 @@ import pytest
 from rdflib import Graph
 from rdflib.namespace import SH
 
-from poli_kg import reasoning, shaclsparql
-from poli_kg.validation import validate
+from poli_kg.graph import reasoning
+from poli_kg.graph import shaclsparql
+from poli_kg.graph.validation import validate
 from tests.test_shapes import BREAKS, PROLOGUE
 
 ROOT = Path(__file__).resolve().parents[1]

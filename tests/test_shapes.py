@@ -6,11 +6,11 @@ from rdflib import Graph
 from rdflib.namespace import SH
 
 from poli_kg.namespaces import PREFIXES, SHAPES
-from poli_kg.reasoning import infer
-from poli_kg.validation import validate
+from poli_kg.graph.reasoning import infer
+from poli_kg.graph.validation import validate
 from tests.conftest import ROOT
 
-PROLOGUE = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in PREFIXES.items()) + f"""
+PROLOGUE = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in PREFIXES.items()) + """
 PREFIX ente: <https://w3id.org/poli-kg/id/organizzazione/>
 PREFIX polo: <https://w3id.org/poli-kg/id/polo/>
 PREFIX ctn: <https://w3id.org/poli-kg/id/cluster-nazionale/>

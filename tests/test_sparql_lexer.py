@@ -2,7 +2,7 @@
 
 import pytest
 
-from poli_kg.sparqllex import expand_unicode_escapes, scan, tokens
+from poli_kg.store.lexer import expand_unicode_escapes, scan, tokens
 
 G = "https://w3id.org/poli-kg/graph/"
 
@@ -131,7 +131,7 @@ def test_long_queries_are_scanned_whole():
 
 # -- pre-binding variables -----------------------------------------------------------------
 
-from poli_kg.sparqllex import bind_variables  # noqa: E402
+from poli_kg.store.lexer import bind_variables  # noqa: E402
 
 S = "<http://e/s>"
 

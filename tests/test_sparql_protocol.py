@@ -11,7 +11,7 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import RDF, VOID
 from werkzeug.datastructures import MultiDict
 
-from poli_kg.app import create_app
+from poli_kg.web import create_app
 from poli_kg.namespaces import GRAPH_DATA, GRAPH_ONTOLOGY, NAMED_GRAPHS, SD
 from poli_kg.store import BACKENDS, ChildFailed
 
@@ -515,7 +515,7 @@ def test_a_remote_store_stopping_the_query_is_its_own_503(fake_store_app, mode, 
                                                           retry_after, caplog):
     fake, application = fake_store_app
     fake.mode = mode
-    with caplog.at_level(logging.WARNING, logger="poli_kg.sparql"):
+    with caplog.at_level(logging.WARNING, logger="poli_kg.web.sparql"):
         response = application.test_client().get("/sparql", query_string={"query": SELECT})
     text = assert_plain(response, 503, *fragments)
     assert ("Retry-After" in response.headers) == retry_after

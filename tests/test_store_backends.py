@@ -21,7 +21,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from poli_kg.executor import Executor, NetworkAccessDenied
+from poli_kg.store.executor import Executor, NetworkAccessDenied
 from poli_kg.namespaces import NAMED_GRAPHS
 from poli_kg.store import (
     EMPTY_GRAPH, PERSISTENT_MANIFEST, JSON_LD, N_TRIPLES, RESULT_MEDIA_TYPES, TURTLE,

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from rdflib import Graph, Literal, Namespace, URIRef
 
-from poli_kg.build import Sources, check, load
+from poli_kg.graph.pipeline import Sources, check, load
 from poli_kg.namespaces import ID, ONTOLOGY_IRI, SHAPES
-from poli_kg.reasoning import infer
-from poli_kg.validation import (
+from poli_kg.graph.reasoning import infer
+from poli_kg.graph.validation import (
     ValidationReport, compact_iri, display_term, format_report, inconsistency_results, validate,
 )
 

@@ -20,9 +20,9 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import DCTERMS, FOAF, RDF, VOID, XSD
 
-from poli_kg import catalog as catalog_module
-from poli_kg.build import DOWNLOAD_FILES, read_build_info
-from poli_kg.catalog import DATASET
+from poli_kg.web import catalog as catalog_module
+from poli_kg.buildfolder import DOWNLOAD_FILES, read_build_info
+from poli_kg.web.catalog import DATASET
 from poli_kg.namespaces import BASE, GRAPH, ID, NAMED_GRAPHS, PKG, QB
 
 CC_BY = URIRef("https://creativecommons.org/licenses/by/4.0/")
@@ -32,7 +32,7 @@ RDF_DUMPS = sorted(n for n in [*DOWNLOAD_FILES, *(f + ".gz" for f in DOWNLOAD_FI
 
 @pytest.fixture(scope="module")
 def void_app(build_dir):
-    from poli_kg.app import create_app
+    from poli_kg.web import create_app
 
     app = create_app({"TESTING": True, "BUILD_DIR": str(build_dir), "QUERY_TIMEOUT": 10})
     yield app
@@ -177,7 +177,7 @@ def test_a_data_dump_per_rdf_download(void):
 
 
 def test_public_url_config(build_dir):
-    from poli_kg.app import create_app
+    from poli_kg.web import create_app
 
     app = create_app({"TESTING": True, "BUILD_DIR": str(build_dir),
                       "PUBLIC_URL": "https://data.example.org/"})
@@ -191,7 +191,7 @@ def test_public_url_config(build_dir):
 
 
 def test_statistics_are_computed_once_per_process(build_dir, monkeypatch):
-    from poli_kg.app import create_app
+    from poli_kg.web import create_app
 
     calls = []
     original = catalog_module.compute_statistics

@@ -17,9 +17,9 @@ from typing import TextIO
 import pyoxigraph as ox
 from rdflib import Literal, URIRef
 
-from poli_kg import build as building
+from poli_kg.graph import pipeline as building
 from poli_kg.namespaces import PREFIXES
-from poli_kg.validation import ValidationFailed, compact_iri, display_term, format_report
+from poli_kg.graph.validation import ValidationFailed, compact_iri, display_term, format_report
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_INPUT, EXIT_OUTPUT, EXIT_STORE = 0, 1, 2, 3, 4
 STORE_HELP = (
@@ -225,7 +225,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     code = _ensure(args, progress_stream=sys.stderr)
     if code != EXIT_OK:
         return code
-    from poli_kg import server  # lazily: Flask/gunicorn are only needed here
+    from poli_kg.web import server  # lazily: Flask/gunicorn are only needed here
 
     server.run(build_dir=args.out, host=args.host, port=args.port,
                query_timeout=args.query_timeout, max_results=args.max_results,
@@ -237,7 +237,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def _credentials(args: argparse.Namespace) -> tuple[str, str] | None:
     """(user, password) from --user / --password-file or POLI_KG_STORE_USER / _PASSWORD."""
-    from poli_kg.publish import read_password_file
+    from poli_kg.store.publish import read_password_file
 
     user = args.user or os.environ.get("POLI_KG_STORE_USER")
     if args.password_file:
@@ -254,7 +254,7 @@ def _credentials(args: argparse.Namespace) -> tuple[str, str] | None:
 
 def cmd_publish(args: argparse.Namespace) -> int:
     """Load the named graphs of the build in --out, as it is, into an external SPARQL store."""
-    from poli_kg.publish import NQUADS_FILE, PublishError, publish
+    from poli_kg.store.publish import NQUADS_FILE, PublishError, publish
 
     try:
         auth = _credentials(args)

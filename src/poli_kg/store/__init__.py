@@ -1,6 +1,6 @@
 """The triple store behind the SPARQL endpoint and the HTML pages.
 
-Public API (stable; used by :mod:`poli_kg.sparql` and the linked-data pages)::
+Public API (stable; used by :mod:`poli_kg.web.sparql` and the linked-data pages)::
 
     from poli_kg.store import get_store
 
@@ -22,12 +22,12 @@ with :func:`poli_kg.namespaces.sparql_prologue` when you use them.
 ``bindings`` pre-bind variables to rdflib IRIs or literals, like rdflib's
 ``initBindings``, identically on every backend: each ``?name`` is replaced by the
 term, checked and escaped (:func:`sparql_term`), before the query runs (see
-:func:`poli_kg.sparqllex.bind_variables`); a bound variable that is projected is
+:func:`poli_kg.store.lexer.bind_variables`); a bound variable that is projected is
 still returned.  Never paste request data into query strings yourself.  Blank
 nodes cannot be bound (ValueError).
 
 :class:`Store` never evaluates a query in the calling process: it sends every
-call to a child process of its own for the time of the call (:mod:`poli_kg.executor`) that has the
+call to a child process of its own for the time of the call (:mod:`poli_kg.store.executor`) that has the
 backend open, and raises :class:`QueryTimeout` when the call takes longer than
 its timeout (the child is killed).  Errors are :class:`QueryError` subclasses:
 :class:`QuerySyntaxError` (message with line:column), :class:`QueryEvaluationError`,
@@ -39,7 +39,7 @@ once, when the :class:`Store` is made (or, when nothing is built yet, at the fir
 that finds a build; until then calls raise :class:`StoreUnavailable`), and every query
 process opens its backend over that resolved folder, so queries never mix builds, and
 agree with the downloads and pages, which read the same folder (``Store.build``, a
-:class:`poli_kg.build.ServedBuild` that also keeps later builds from pruning it).  A
+:class:`poli_kg.buildfolder.ServedBuild` that also keeps later builds from pruning it).  A
 rebuild is served after a restart.
 
 Backends (``spec`` strings, config key ``STORE``, ``poli-kg serve --store``):
@@ -59,7 +59,7 @@ Backends (``spec`` strings, config key ``STORE``, ``poli-kg serve --store``):
     (``SPARQL_LOAD_GRAPHS = False``).
 ``sparql:URL``
     any SPARQL 1.1 server's query endpoint (:class:`SparqlBackend`; load it with
-    :func:`poli_kg.publish.publish`).  The child process sends each query with the SPARQL
+    :func:`poli_kg.store.publish.publish`).  The child process sends each query with the SPARQL
     1.1 Protocol and parses the answer into the same terms as the embedded engines, so
     serialisation, caps and bindings behave identically.  Before anything is sent the
     query must parse as standard SPARQL 1.1 and pass the same refusals as the endpoint
@@ -103,10 +103,10 @@ from flask import Flask, current_app
 from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.term import Identifier, Node
 
-from poli_kg.build import ServedBuild
-from poli_kg.executor import ChildFailed, Executor, NetworkAccessDenied, QueryTimeout
+from poli_kg.buildfolder import ServedBuild
+from poli_kg.store.executor import ChildFailed, Executor, NetworkAccessDenied, QueryTimeout
 from poli_kg.namespaces import NAMED_GRAPHS, PREFIXES, bind_prefixes
-from poli_kg.sparqllex import bind_variables, expand_unicode_escapes, scan, tokens
+from poli_kg.store.lexer import bind_variables, expand_unicode_escapes, scan, tokens
 
 __all__ = [
     "BACKENDS", "BACKEND_FORMS", "Backend", "ChildFailed", "GRAPH_MEDIA_TYPES",
@@ -1070,14 +1070,14 @@ def _allow_connections_to(host: str, port: int) -> set[str]:
     """In a query child process: let connections to ``host:port`` through, and nothing else.
 
     The executor refuses every connection in its children (an audit hook; see
-    :mod:`poli_kg.executor`).  A remote backend has to reach its store, so this replaces
+    :mod:`poli_kg.store.executor`).  A remote backend has to reach its store, so this replaces
     that blanket refusal, in this child only, by an audit hook that lets through name
     lookups of ``host`` and connections to ``port`` of the addresses in the returned set
     (``host`` itself, and the addresses it resolves to, which the caller adds), and still
     refuses everything else (``urllib`` included).  Audit hooks cannot be removed: the
     child keeps the restriction for life.
     """
-    from poli_kg import executor as executor_module
+    from poli_kg.store import executor as executor_module
 
     allowed = {host.lower().strip("[]")}
 
@@ -1467,7 +1467,7 @@ class Store:
     One build for the store's lifetime: ``build_dir`` (the symlink ``poli-kg build``
     swaps) is resolved once, here or, when nothing is built yet, at the first call that
     finds a build (until then calls raise :class:`StoreUnavailable`); :attr:`build` is that
-    :class:`~poli_kg.build.ServedBuild`, which the downloads and pages use too.  Every
+    :class:`~poli_kg.buildfolder.ServedBuild`, which the downloads and pages use too.  Every
     query process opens the backend over that folder, whatever later builds do.
     """
 

@@ -3,7 +3,7 @@
 Two reasoners compute the same closure:
 
 * ``"rules"`` (the default): the OWL 2 RL rules the ontology triggers, compiled to SPARQL and
-  run by Oxigraph to a fixpoint (:mod:`poli_kg.rules`) — a few seconds for a million triples
+  run by Oxigraph to a fixpoint (:mod:`poli_kg.graph.rules`) — a few seconds for a million triples
   (``bench/build.py``), where owlrl needs about as long for ten thousand.  A graph using OWL RL features the rules do not cover falls
   back to owlrl (:attr:`Inference.note` says why).
 * ``"owlrl"``: owlrl's ``OWLRL_Semantics`` (without axiomatic or datatype triples), the
@@ -55,7 +55,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, XSD
 from rdflib.term import Node
 
-from poli_kg import rules
+from poli_kg.graph import rules
 
 __all__ = [
     "REASONERS", "DEFAULT_REASONER", "Inference", "Closure", "reason", "infer", "close",

@@ -10,8 +10,8 @@ or environment variables ``POLI_KG_<KEY>``):
 ``MAX_RESULTS``       cap on solutions / triples per result (``X-Result-Truncated``)
 ``QUERY_CACHE_MB``    results of recent queries kept per worker (MB; 0: none; never for ``sparql:URL``)
 ``MAX_QUERY_LENGTH``  longest query in characters (413)
-``MAX_QUERY_NESTING`` deepest query nesting (400; see :func:`poli_kg.sparqllex.nesting`)
-``RATE_LIMIT`` …      per-client rate limiting and security headers: see :mod:`poli_kg.security`
+``MAX_QUERY_NESTING`` deepest query nesting (400; see :func:`poli_kg.store.lexer.nesting`)
+``RATE_LIMIT`` …      per-client rate limiting and security headers: see :mod:`poli_kg.web.security`
 ``BASE_IRI``          the dataset's base IRI
 ``PUBLIC_URL``        public root URL of the service; None: from the request's host
 """
@@ -27,9 +27,15 @@ from typing import Any
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
-from poli_kg import catalog, downloads, linkeddata, querypage, security, sparql, store
+from poli_kg import store
+from poli_kg.web import catalog
+from poli_kg.web import downloads
+from poli_kg.web import linkeddata
+from poli_kg.web import querypage
+from poli_kg.web import security
+from poli_kg.web import sparql
 from poli_kg.namespaces import BASE
-from poli_kg.sparql import DEFAULT_MAX_QUERY_LENGTH, plain_error
+from poli_kg.web.sparql import DEFAULT_MAX_QUERY_LENGTH, plain_error
 
 access_log = logging.getLogger("poli_kg.access")
 

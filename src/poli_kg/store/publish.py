@@ -2,7 +2,7 @@
 
 ::
 
-    from poli_kg.publish import publish
+    from poli_kg.store.publish import publish
 
     result = publish("public", "http://127.0.0.1:8890/sparql",
                      graph_store_url="http://127.0.0.1:8890/sparql-graph-crud-auth",

@@ -20,7 +20,7 @@ Each file is served with
 
 The build folder is the config key ``BUILD_DIR`` (a symlink swapped by each build).  It is
 resolved **once** for the whole application — the store's
-:class:`~poli_kg.build.ServedBuild`, when the application starts (or at the first request
+:class:`~poli_kg.buildfolder.ServedBuild`, when the application starts (or at the first request
 that finds a build if nothing was built yet) — and every file is then read from that
 resolved folder, so the downloads always belong to the build the queries and pages answer
 from, and a rebuild while the server runs changes nothing (restart the server to serve
@@ -31,7 +31,7 @@ hashing them all would delay the server's start by seconds); its SHA-256 is chec
 not served (404, and logged).
 
 :func:`current_build` gives the snapshot (:class:`BuildFiles`) to the VoID description and
-the DCAT catalogue (:mod:`poli_kg.catalog`); :func:`public_root` is the absolute root URL
+the DCAT catalogue (:mod:`poli_kg.web.catalog`); :func:`public_root` is the absolute root URL
 of the service (config ``PUBLIC_URL`` or the request's host).
 """
 
@@ -54,8 +54,8 @@ from flask import (
 from flask.blueprints import BlueprintSetupState
 from werkzeug.exceptions import BadRequest, NotAcceptable, ServiceUnavailable
 
-from poli_kg.build import ServedBuild
-from poli_kg.conneg import negotiate
+from poli_kg.buildfolder import ServedBuild
+from poli_kg.web.conneg import negotiate
 from poli_kg.store import get_store
 
 __all__ = [
@@ -71,7 +71,7 @@ CHECKSUMS = "SHA256SUMS"
 BUILD_INFO = "build.json"
 MAX_AGE = 600
 """Seconds a client may reuse a download without revalidating it."""
-EXTENSION = "poli_kg.downloads"
+EXTENSION = "poli_kg.web.downloads"
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _SUMS_LINE = re.compile(r"([0-9a-f]{64}) [ *](\S+)")

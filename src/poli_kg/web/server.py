@@ -1,9 +1,9 @@
 """Serve the application with gunicorn (threaded workers), programmatically.
 
-``poli-kg serve`` calls :func:`run`; ``python -m poli_kg.server --help`` does the same
+``poli-kg serve`` calls :func:`run`; ``python -m poli_kg.web.server --help`` does the same
 from a shell.  Each worker process runs ``threads`` request threads; a request
 thread runs its query in an idle query child process of its worker (see
-:mod:`poli_kg.executor`).  ``port=0`` binds a
+:mod:`poli_kg.store.executor`).  ``port=0`` binds a
 free port; the banner printed when the server is ready names the real one::
 
     poli-kg serving http://127.0.0.1:8000/ (SPARQL endpoint: http://127.0.0.1:8000/sparql)
@@ -23,7 +23,7 @@ import gunicorn.http.wsgi
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
-from poli_kg.app import create_app
+from poli_kg.web import create_app
 from poli_kg.store import BACKENDS, Store
 
 THREADS = 8
@@ -136,8 +136,8 @@ def run(
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Command line: ``python -m poli_kg.server [--build-dir DIR] [--port N] ...``."""
-    parser = argparse.ArgumentParser(prog="python -m poli_kg.server", description=__doc__,
+    """Command line: ``python -m poli_kg.web.server [--build-dir DIR] [--port N] ...``."""
+    parser = argparse.ArgumentParser(prog="python -m poli_kg.web.server", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--build-dir", default="public", help="output of poli-kg build")
     parser.add_argument("--host", default="127.0.0.1")

@@ -73,9 +73,10 @@ from rdflib.collection import Collection
 from rdflib.namespace import DCTERMS, FOAF, ORG, OWL, PROV, QB, RDF, RDFS, SH, SKOS, VOID, XSD
 from rdflib.term import Node
 
-from poli_kg import charts
-from poli_kg.build import ROOT, read_build_info
-from poli_kg.conneg import negotiate
+from poli_kg.web import charts
+from poli_kg.buildfolder import read_build_info
+from poli_kg.config import ROOT
+from poli_kg.web.conneg import negotiate
 from poli_kg.namespaces import (
     BASE, EU_COUNTRY, EU_CURRENCY, EU_FILE_TYPE, EU_LANGUAGE, GRAPH, GRAPH_INFERRED,
     GRAPH_ONTOLOGY, ID, ONTOLOGY_IRI, PKG, PREFIXES, SCHEMA, SD, SDMX_ATTRIBUTE, SDMX_MEASURE,
@@ -1117,8 +1118,8 @@ def metadata_graph() -> Graph | None:
     """The DCAT catalogue and the VoID description (blueprint ``catalog``), merged; None without it."""
     if "catalog" not in current_app.blueprints:
         return None
-    from poli_kg import catalog  # the catalogue engineer's module: DCAT-AP_IT and VoID
-    from poli_kg.downloads import current_build
+    from poli_kg.web import catalog  # DCAT-AP_IT and VoID describe the dataset too
+    from poli_kg.web.downloads import current_build
 
     build = current_build()
     stats = catalog.statistics(build)

@@ -1,6 +1,6 @@
 """Abuse controls: per-client rate limiting, security headers, unreadable request bodies.
 
-:func:`init_app` is called by :func:`poli_kg.app.create_app`.
+:func:`init_app` is called by :func:`poli_kg.web.create_app`.
 
 Rate limiting
     Each client IP address has a token bucket holding ``RATE_LIMIT`` tokens, refilled at
@@ -62,7 +62,7 @@ from werkzeug.exceptions import BadRequest, TooManyRequests
 
 __all__ = ["CSP_HTML", "CSP_OTHER", "INLINE_STYLE_ENDPOINTS", "RateLimiter", "init_app"]
 
-EXTENSION = "poli_kg.security"
+EXTENSION = "poli_kg.web.security"
 DEFAULTS: dict[str, Any] = {
     "RATE_LIMIT": 300,
     "RATE_WINDOW": 60,

@@ -1,7 +1,7 @@
 """The SPARQL query page: an editor (YASGUI's Yasqe + Yasr, vendored), example queries, downloads.
 
 Served at ``/query``; ``/sparql`` renders it (``render_query_page()``) for a browser asking
-for HTML without a query, and so does ``/`` until a home page takes it (``poli_kg.app``
+for HTML without a query, and so does ``/`` until a home page takes it (``poli_kg.web``
 routes ``/`` to ``render_query_page`` when no blueprint claims ``/``; the blueprint does not,
 so that a home page registered later is not shadowed).
 
@@ -13,7 +13,7 @@ needs no inline script (compatible with ``Content-Security-Policy: script-src 's
 
 Query parameters of the page: ``lang`` (``it`` or ``en``; without it the language is the
 best match of ``Accept-Language``, else Italian — as on the linked-data pages, whose
-:func:`~poli_kg.linkeddata.language` decides — and the page answers ``Vary:
+:func:`~poli_kg.web.linkeddata.language` decides — and the page answers ``Vary:
 Accept-Language``), ``example`` (the name of an example to put in the editor and run) and
 ``query`` (a query to put in the editor and run).
 """
@@ -27,15 +27,16 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, make_response, render_template, request
 
-from .linkeddata import explicit_language, language
-from .namespaces import BASE, PREFIXES, sparql_prologue
+from poli_kg.web.linkeddata import explicit_language, language
+from poli_kg.config import ROOT
+from poli_kg.namespaces import BASE, PREFIXES, sparql_prologue
 
 bp = Blueprint(
     "querypage", __name__, template_folder="templates",
     static_folder="static", static_url_path="/static",
 )
 
-DEFAULT_QUERIES_DIR = Path(__file__).resolve().parents[2] / "queries"
+DEFAULT_QUERIES_DIR = ROOT / "queries"
 ENDPOINT_PATH = "/sparql"
 DEFAULT_LANGUAGE = "it"
 

@@ -37,16 +37,16 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from pyoxigraph import BlankNode, Literal as OxLiteral, NamedNode, Quad, Store
+from pyoxigraph import Literal as OxLiteral, NamedNode, Quad, Store
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import RDF, RDFS, SH, XSD
 from rdflib.term import Node
 
-from poli_kg import validation
+from poli_kg.graph import validation
 from poli_kg.namespaces import bind_prefixes
-from poli_kg.reasoning import to_rdflib
-from poli_kg.validation import SEVERITY_ORDER, ValidationReport
+from poli_kg.graph.reasoning import to_rdflib
+from poli_kg.graph.validation import SEVERITY_ORDER, ValidationReport
 
 __all__ = ["Unsupported", "validate", "compile_shapes"]
 

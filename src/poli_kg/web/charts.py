@@ -6,7 +6,7 @@ figures can be read by screen readers, copied as text and printed.  Bars may lin
 resource they show (an SVG ``<a href>``).
 
 The functions here only draw: the figures come from the store (see
-:func:`poli_kg.linkeddata.home_charts`), so nothing here is specific to the data.
+:func:`poli_kg.web.linkeddata.home_charts`), so nothing here is specific to the data.
 
 * :func:`bar_chart` — horizontal bars, one series (members by type, patents by domain);
   an optional *total* bar shows a published total next to the sum of the bars, with the
@@ -138,7 +138,7 @@ def _bar_row(svg: _Svg, y: float, label_x: float, bar_x: float, scale: float, ba
     mid = y + BAR_HEIGHT / 2 + 4.5
     shown = bar.label if label is None else label
     inner = (
-        f'<g class="chart-bar">'
+        '<g class="chart-bar">'
         + (_text(label_x, mid, shown, anchor="end") if shown else "")
         + f'<rect x="{bar_x:.1f}" y="{y:.1f}" width="{width:.1f}" height="{BAR_HEIGHT}" '
         f'rx="2" fill="{colour}"/>'

@@ -133,7 +133,7 @@ def validate(data: Graph, shapes: Graph) -> ValidationReport:
 
 
 def inconsistency_results(errors: Iterable[str]) -> tuple[ValidationResult, ...]:
-    """OWL RL inconsistencies (see :func:`poli_kg.reasoning.reason`) as violations."""
+    """OWL RL inconsistencies (see :func:`poli_kg.graph.reasoning.reason`) as violations."""
     return tuple(
         ValidationResult(severity=SH.Violation, focus_node=None, path=None,
                          message=f"inconsistent with the ontology: {error}", value=None,

@@ -20,9 +20,9 @@ Safe by default:
 * ``FROM`` / ``FROM NAMED`` / ``default-graph-uri`` / ``named-graph-uri`` naming a
   graph outside the dataset -> 400 listing the dataset's graphs (nothing is fetched);
 * queries longer than ``MAX_QUERY_LENGTH`` characters -> 413;
-* queries nesting deeper than ``MAX_QUERY_NESTING`` (see :func:`poli_kg.sparqllex.nesting`:
+* queries nesting deeper than ``MAX_QUERY_NESTING`` (see :func:`poli_kg.store.lexer.nesting`:
   brackets and chains such as ``a+b+…``; the engines would run out of stack) -> 400;
-* queries run in killable child processes (:mod:`poli_kg.executor`): longer than
+* queries run in killable child processes (:mod:`poli_kg.store.executor`): longer than
   ``QUERY_TIMEOUT`` seconds, or using more memory than the executor's limit -> 503;
 * a remote store (``sparql:URL``) that stops the query at its own time limit, or marks its
   answer as incomplete (:class:`~poli_kg.store.StoreTimeout`) -> 503 saying so (make the
@@ -33,7 +33,7 @@ Safe by default:
   ``X-Result-Truncated: true|false`` headers (``true`` when the cap cut it short).
 
 Responses have ``Content-Type: <type>; charset=utf-8`` and ``Vary: Accept``; errors
-are short ``text/plain`` messages (see :mod:`poli_kg.app`).
+are short ``text/plain`` messages (see :mod:`poli_kg.web`).
 """
 
 from __future__ import annotations
@@ -54,10 +54,10 @@ from werkzeug.exceptions import (
 )
 
 from poli_kg import store as store_module
-from poli_kg.conneg import negotiate
-from poli_kg.executor import QueryMemoryExceeded
+from poli_kg.web.conneg import negotiate
+from poli_kg.store.executor import QueryMemoryExceeded
 from poli_kg.namespaces import SD, bind_prefixes
-from poli_kg.sparqllex import QueryInfo, nesting, scan
+from poli_kg.store.lexer import QueryInfo, nesting, scan
 from poli_kg.store import (
     CSV, JSON_LD, N_TRIPLES, RDF_XML, SPARQL_RESULTS_JSON, SPARQL_RESULTS_XML, TSV, TURTLE,
     ChildFailed, QueryEvaluationError, QueryRefused, QueryResult, QuerySyntaxError,
@@ -397,7 +397,7 @@ def service_description(endpoint: str, sizes: dict[str, int], graphs: Sequence[s
 
 def _query_page_available() -> bool:
     """Whether the HTML query page module exists."""
-    return importlib.util.find_spec("poli_kg.querypage") is not None
+    return importlib.util.find_spec("poli_kg.web.querypage") is not None
 
 
 def describe_service(format_param: Sequence[str]) -> Response:
@@ -417,7 +417,7 @@ def describe_service(format_param: Sequence[str]) -> Response:
                 + ("\nor the HTML query page (text/html)" if html else "")
                 + "\nand none of these is in the Accept header. To query, pass query=...")
         if chosen in (HTML, XHTML):
-            from poli_kg.querypage import render_query_page  # type: ignore[import-not-found]
+            from poli_kg.web.querypage import render_query_page  # type: ignore[import-not-found]
 
             return current_app.make_response(render_query_page())
         fmt = dict(offers)[chosen]

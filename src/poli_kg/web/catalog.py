@@ -16,7 +16,7 @@ the request's host); the IRIs of the things described live under the dataset's b
 **Statistics** (``void:triples``, partitions, …) are computed with SPARQL over the store
 (:func:`poli_kg.store.get_store`) the first time they are needed and cached for the life of
 the process, keyed by the build: the data are immutable per build, the queries take a few
-milliseconds, and computing them here (rather than in :mod:`poli_kg.build`) keeps the numbers
+milliseconds, and computing them here (rather than in :mod:`poli_kg.graph`) keeps the numbers
 those of the store the service actually answers from and needs no change to the build
 format.  Facts about the ontology, the source document and the agents (titles, versions,
 publishers, names) are read from the graph too, so the metadata never disagree with the data.
@@ -49,8 +49,8 @@ from rdflib.term import Node
 from werkzeug.exceptions import BadRequest, NotAcceptable, ServiceUnavailable
 
 from poli_kg import store as store_module
-from poli_kg.conneg import negotiate
-from poli_kg.downloads import (
+from poli_kg.web.conneg import negotiate
+from poli_kg.web.downloads import (
     CONTENT_TEXT, MAX_AGE, BuildFiles, DownloadFile, current_build, download_url, public_root,
 )
 from poli_kg.namespaces import (
@@ -70,7 +70,7 @@ DATASET = URIRef(BASE + "dataset")
 CATALOG = URIRef(BASE + "catalog")
 SERVICE = URIRef(BASE + "dataset/service/sparql")
 CONTACT_POINT = URIRef(BASE + "catalog#contact-point")
-EXTENSION = "poli_kg.catalog"
+EXTENSION = "poli_kg.web.catalog"
 
 DCATAP = Namespace("http://data.europa.eu/r5r/")
 IANA = Namespace("http://www.iana.org/assignments/media-types/")

@@ -2,7 +2,7 @@
 
 owlrl (pure Python) applies every OWL 2 RL rule to every triple in every cycle: about 9 s for
 20,000 triples.  This module computes the *same* closure (after :func:`is_noise`, the filter
-:mod:`poli_kg.reasoning` applies to owlrl's output) much faster:
+:mod:`poli_kg.graph.reasoning` applies to owlrl's output) much faster:
 
 1. **The schema (T-box) is read from the graph and closed in Python** — it is small:
    ``rdfs:subClassOf`` / ``owl:equivalentClass`` (with owlrl's scm-cls edges
@@ -17,7 +17,7 @@ owlrl (pure Python) applies every OWL 2 RL rule to every triple in every cycle: 
    transitive (prp-trp), functional (prp-fp) and inverse-functional (prp-ifp) property, and the
    equality rules (eq-sym, eq-trans, eq-rep-s/p/o) only once an ``owl:sameAs`` between
    different nodes exists.  A graph with other axioms gets other rules; nothing is specific to
-   poli-kg's data.  ``python -m poli_kg.rules`` prints the rules for the project's ontology.
+   poli-kg's data.  ``python -m poli_kg.graph.rules`` prints the rules for the project's ontology.
 3. **Oxigraph runs them semi-naively** in an in-memory store: round 1 on the whole graph, every
    later round only on the triples the previous round added (a rule with several body atoms
    runs once per atom, that atom on the new triples, the others on all), until a round adds
@@ -35,7 +35,7 @@ Constructs outside this set — class expressions (``owl:intersectionOf``, ``owl
 property assertions, resources typed with a datatype, schema axioms about the RDF/OWL
 vocabulary itself, equalities between literals (two values of a functional datatype
 property) and inverse or symmetric properties with literal values — raise
-:class:`Unsupported`; :func:`poli_kg.reasoning.reason` then falls back to owlrl.
+:class:`Unsupported`; :func:`poli_kg.graph.reasoning.reason` then falls back to owlrl.
 
 ``tests/test_rules.py`` proves the result equal to owlrl's on the real graph, on generated
 graphs and on graphs built to exercise every rule.
@@ -114,7 +114,7 @@ class Unsupported(Exception):
 
 
 def is_noise(triple: Triple) -> bool:
-    """:func:`poli_kg.reasoning.is_noise` for pyoxigraph triples."""
+    """:func:`poli_kg.graph.reasoning.is_noise` for pyoxigraph triples."""
     s, p, o = triple.subject, triple.predicate, triple.object
     if isinstance(s, Literal):
         return True
@@ -693,12 +693,10 @@ def describe(schema: Schema) -> str:
 
 
 def main() -> int:
-    """Print the rules compiled from the project's ontology (``python -m poli_kg.rules``)."""
-    from pathlib import Path
-
+    """Print the rules compiled from the project's ontology (``python -m poli_kg.graph.rules``)."""
     import pyoxigraph
 
-    root = Path(__file__).resolve().parents[2]
+    from poli_kg.config import ROOT as root
     store = Store()
     for path in sorted(root.glob("ontology/*.ttl")):
         store.load(path=str(path), format=pyoxigraph.RdfFormat.TURTLE)

@@ -20,13 +20,13 @@ The pipeline is built on Oxigraph so that it scales to millions of triples:
 
 * **parse** — oxigraph parses every file (a syntax error is reported as ``file:line``);
   hand-sized Turtle files (≤ 1 MiB) must also be accepted by rdflib, as before;
-* **reason** — :func:`poli_kg.reasoning.close`: the OWL 2 RL rules the ontology triggers,
+* **reason** — :func:`poli_kg.graph.reasoning.close`: the OWL 2 RL rules the ontology triggers,
   compiled to SPARQL and run by Oxigraph to a fixpoint (owlrl when the ontology needs more);
   when the ontology, data and provenance files are those of the build in ``out_dir``
   (same SHA-256, same pipeline), that build's inferred graph is reused instead;
 * **validate** — pyshacl, the reference, for graphs up to :data:`PYSHACL_MAX_TRIPLES`
   triples (the project's own graph is always validated by pyshacl); above, the shapes
-  compiled to SPARQL and run on the reasoner's store (:mod:`poli_kg.shaclsparql`, proven to
+  compiled to SPARQL and run on the reasoner's store (:mod:`poli_kg.graph.shaclsparql`, proven to
   give pyshacl's results; pyshacl again if the shapes use features it does not compile);
 * **write** — every download is serialised by oxigraph from the sorted triples (identical
   bytes for identical inputs) and gzipped and hashed on a second core; the on-disk store is
@@ -34,21 +34,8 @@ The pipeline is built on Oxigraph so that it scales to millions of triples:
   reasoned (inferred graph), on the second core.
 
 :func:`build` writes a complete build folder next to ``out_dir`` and then swaps the
-``out_dir`` symlink to it atomically, so a failed build leaves the previous output
-untouched and readers never see a half-written folder.  The previous build folder is kept;
-older ones are deleted, except those a running server still answers from.  Layout::
-
-    public -> .public-20250101T120000000000Z     (relative symlink)
-    .public-20250101T120000000000Z/               current build
-    .public-20241231T090000000000Z/               previous build
-    .public-20241230T080000000000Z/               older, kept while a server holds it
-    .public-lock/                                 flock()ed while building
-
-A running server answers from one build only: :class:`ServedBuild` resolves the symlink
-once and holds the resolved folder with a shared ``flock`` on the folder itself for the
-server's lifetime; :func:`_prune` deletes a folder only while it holds an exclusive
-``flock`` on it (taken with ``LOCK_NB``: a folder a server holds is skipped).  A rebuild
-is served by servers started after it.
+``out_dir`` symlink to it atomically (:mod:`poli_kg.buildfolder`), so a failed build leaves
+the previous output untouched and readers never see a half-written folder.
 
 :func:`ensure_built` reuses ``out_dir`` when its ``build.json`` records the same SHA-256
 of the inputs (paths + contents) and the same pipeline (code and library versions).
@@ -56,22 +43,17 @@ of the inputs (paths + contents) and the same pipeline (code and library version
 
 from __future__ import annotations
 
-import fcntl
 import gzip
 import hashlib
 import importlib.metadata
 import json
 import os
 import queue
-import re
 import shutil
 import tempfile
-import threading
 import time
-import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from functools import cached_property
@@ -82,21 +64,25 @@ from rdflib import BNode, Graph, URIRef
 from rdflib.plugins.parsers.notation3 import BadSyntax
 from rdflib.term import Node
 
-from poli_kg import __version__, reasoning, shaclsparql, validation
+from poli_kg import __version__
+from poli_kg.buildfolder import (
+    BUILD_INFO, CHECKSUMS, DOWNLOAD_FILES, STORE_DIR, BuildError, ServedBuild, check_replaceable,
+    locked, new_folder, prune, read_build_info, split_out_dir, swap,
+)
+from poli_kg.config import ROOT
+from poli_kg.graph import reasoning, shaclsparql, validation
 from poli_kg.namespaces import (
     BASE, GRAPH_DATA, GRAPH_INFERRED, GRAPH_ONTOLOGY, GRAPH_PROVENANCE, PREFIXES,
     bind_prefixes,
 )
-from poli_kg.reasoning import to_ox, to_rdflib
-from poli_kg.validation import ValidationFailed, ValidationReport
+from poli_kg.graph.reasoning import to_ox, to_rdflib
+from poli_kg.graph.validation import ValidationFailed, ValidationReport
 
 __all__ = [
     "ROOT", "INPUTS", "Sources", "Inputs", "BuildResult", "InputError", "BuildError",
     "ValidationFailed", "load", "inputs_digest", "check", "build", "ensure_built",
     "DOWNLOAD_FILES", "read_build_info", "VALIDATORS", "PYSHACL_MAX_TRIPLES", "ServedBuild",
 ]
-
-ROOT = Path(__file__).resolve().parents[2]
 
 # The one table of inputs: kind, glob relative to the project, named graph (None: shapes).
 # Earlier rows claim files first, so data/fonte/*.ttl is provenance and not data.
@@ -110,15 +96,6 @@ KINDS = tuple(kind for kind, _glob, _graph in INPUTS)
 GRAPH_OF: dict[str, URIRef] = {kind: graph for kind, _glob, graph in INPUTS if graph is not None}
 ASSERTED_KINDS = ("ontology", "data", "provenance")
 
-# Files of a build folder.  The RDF downloads get a .gz copy and a line in SHA256SUMS.
-DOWNLOAD_FILES = (
-    "poli-kg.ttl", "poli-kg-inferred.ttl", "validation-report.ttl",
-    "poli-kg.nt", "poli-kg.jsonld", "poli-kg.rdf", "poli-kg.trig", "poli-kg.nq",
-)
-BUILD_INFO = "build.json"
-STORE_DIR = "store"
-CHECKSUMS = "SHA256SUMS"
-_STAMP_RE = r"\d{8}T\d{12}Z(?:-\d+)?"
 
 # Validators: pyshacl (the reference), the shapes compiled to SPARQL on Oxigraph, or by size.
 VALIDATORS = ("auto", "pyshacl", "sparql")
@@ -137,9 +114,6 @@ class InputError(Exception):
         self.path = path
         self.line = line
 
-
-class BuildError(Exception):
-    """The output folder cannot be used (e.g. it is a non-build directory or a file)."""
 
 
 @dataclass(frozen=True)
@@ -709,10 +683,10 @@ class _Writer:
 def pipeline_fingerprint() -> dict[str, str]:
     """Versions of the code and libraries that shape a build (a change forces a rebuild)."""
     h = hashlib.sha256()
-    here = Path(__file__).resolve().parent
-    for module in ("build.py", "reasoning.py", "rules.py", "validation.py", "shaclsparql.py",
-                   "namespaces.py"):
-        h.update((here / module).read_bytes())
+    package = Path(__file__).resolve().parents[1]
+    for module in (*sorted((package / "graph").glob("*.py")), package / "buildfolder.py",
+                   package / "namespaces.py"):
+        h.update(module.read_bytes())
     versions = {"poli-kg": __version__, "code_sha256": h.hexdigest()}
     for dist in ("rdflib", "owlrl", "pyshacl", "pyoxigraph"):
         try:
@@ -720,184 +694,6 @@ def pipeline_fingerprint() -> dict[str, str]:
         except importlib.metadata.PackageNotFoundError:
             versions[dist] = "?"
     return versions
-
-
-# --------------------------------------------------------------------------- atomic swap
-
-def _paths(out_dir: Path | str) -> tuple[Path, str]:
-    out_dir = Path(out_dir)
-    parent = Path(os.path.abspath(out_dir.parent))
-    if not out_dir.name or out_dir.name in (".", ".."):
-        raise BuildError(f"{out_dir}: not a usable output folder name")
-    return parent, out_dir.name
-
-
-@contextmanager
-def _locked(parent: Path, name: str) -> Iterator[None]:
-    """Hold an exclusive flock on ``.{name}-lock`` (one build per output folder at a time)."""
-    parent.mkdir(parents=True, exist_ok=True)
-    lock_dir = parent / f".{name}-lock"
-    lock_dir.mkdir(exist_ok=True)
-    fd = os.open(lock_dir, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
-
-
-def _check_out_dir(out: Path) -> None:
-    """Refuse to replace something that is not a previous build (or an empty folder)."""
-    if out.is_symlink():
-        return
-    if out.is_dir():
-        if (out / BUILD_INFO).exists() or not any(out.iterdir()):
-            return
-        raise BuildError(f"{out} exists and is not a poli-kg build (no {BUILD_INFO}); "
-                         "move it away or choose another --out")
-    if out.exists():
-        raise BuildError(f"{out} exists and is not a folder")
-
-
-def _stamp() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-
-
-def _unique(parent: Path, name: str, stamp: str) -> Path:
-    candidate = parent / f".{name}-{stamp}"
-    n = 1
-    while candidate.exists() or candidate.is_symlink():
-        candidate = parent / f".{name}-{stamp}-{n}"
-        n += 1
-    return candidate
-
-
-def _swap(parent: Path, name: str, target: Path) -> None:
-    """Point ``parent/name`` at ``target`` atomically (first time: migrate a real folder)."""
-    out = parent / name
-    link = parent / f".{name}-link-{os.getpid()}-{time.monotonic_ns()}"
-    os.symlink(target.name, link)
-    try:
-        if out.is_dir() and not out.is_symlink():
-            if any(out.iterdir()):
-                mtime = datetime.fromtimestamp((out / BUILD_INFO).stat().st_mtime, timezone.utc)
-                os.rename(out, _unique(parent, name, mtime.strftime("%Y%m%dT%H%M%S%fZ")))
-            else:
-                out.rmdir()
-        os.replace(link, out)
-    finally:
-        if link.is_symlink():
-            link.unlink()
-
-
-def _prune(parent: Path, name: str, keep: int = 2) -> None:
-    """Delete stale temporary folders and all build folders but the newest ``keep``.
-
-    Called with the lock held, so every temporary folder found is a leftover.
-    """
-    out = parent / name
-    current = Path(os.readlink(out)).name if out.is_symlink() else None
-    builds = re.compile(rf"\.{re.escape(name)}-({_STAMP_RE})")
-    leftovers = re.compile(rf"\.{re.escape(name)}-(tmp|link)-.*")
-    found = []
-    for entry in parent.iterdir():
-        if leftovers.fullmatch(entry.name):
-            _remove(entry)
-        elif builds.fullmatch(entry.name) and entry.is_dir() and not entry.is_symlink():
-            found.append(entry)
-    found.sort(key=lambda p: p.name, reverse=True)
-    for old in found[keep:]:
-        if old.name != current:
-            _remove_unless_served(old)
-
-
-def _remove_unless_served(folder: Path) -> None:
-    """Delete a build folder unless a server holds it (see :class:`ServedBuild`).
-
-    The exclusive lock is held while deleting, so a server starting meanwhile waits for it
-    and then finds the folder gone (and resolves the symlink again).
-    """
-    try:
-        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        return
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return  # a running server answers from it: kept until it stops
-    else:
-        _remove(folder)
-    finally:
-        os.close(fd)
-
-
-def _remove(path: Path) -> None:
-    if path.is_symlink() or path.is_file():
-        path.unlink(missing_ok=True)
-    else:
-        shutil.rmtree(path, ignore_errors=True)
-
-
-# --------------------------------------------------------------------------- servers
-
-class ServedBuild:
-    """The one build folder a running server answers from.
-
-    ``out_dir`` (the symlink :func:`build` swaps) is resolved once: when this object is
-    made, or, if nothing is built yet, by the first :meth:`folder` call that finds a build.
-    From then on :meth:`folder` always returns that folder, whatever later builds do to the
-    symlink, and the folder is held with a shared ``flock`` (on the folder itself, nothing
-    is written into it) until :meth:`close` or garbage collection, so :func:`_prune` of
-    later builds keeps it.  Forked processes share the lock.
-    """
-
-    def __init__(self, out_dir: Path | str) -> None:
-        self.out_dir = Path(out_dir)
-        self._lock = threading.Lock()
-        self._folder: Path | None = None
-        self._release: weakref.finalize | None = None
-        self.folder()
-
-    def folder(self) -> Path | None:
-        """The resolved build folder, or None while ``out_dir`` does not exist."""
-        with self._lock:
-            if self._folder is None:
-                held = _hold(self.out_dir)
-                if held is not None:
-                    self._folder, fd = held
-                    self._release = weakref.finalize(self, os.close, fd)
-            return self._folder
-
-    def close(self) -> None:
-        """Release the lock (the folder keeps being returned)."""
-        if self._release is not None:
-            self._release()
-
-
-def _hold(out_dir: Path, attempts: int = 5) -> tuple[Path, int] | None:
-    """``(folder, fd)``: ``out_dir`` resolved and locked shared, or None if it does not exist.
-
-    A folder deleted by a concurrent prune between resolving and locking is detected (it is
-    gone, or no longer the folder at that path) and the symlink is resolved again.
-    """
-    for _ in range(attempts):
-        try:
-            folder = out_dir.resolve(strict=True)
-            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-        except FileNotFoundError:
-            continue  # not built yet, or pruned right after resolving: look again
-        except OSError:
-            return None
-        fcntl.flock(fd, fcntl.LOCK_SH)
-        try:
-            now = os.stat(folder)
-        except OSError:
-            now = None
-        held = os.fstat(fd)
-        if now is not None and (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino):
-            return folder, fd
-        os.close(fd)
-    return None
 
 
 # --------------------------------------------------------------------------- build
@@ -916,8 +712,8 @@ def build(out_dir: Path | str, project: Path = ROOT, *, sources: Sources | None 
     when ``out_dir`` holds a build of the same ontology, data and provenance.
     """
     sources = sources or Sources(Path(project))
-    parent, name = _paths(out_dir)
-    with _locked(parent, name):
+    parent, name = split_out_dir(out_dir)
+    with locked(parent, name):
         return _build_locked(parent, name, sources, progress, reasoner, validator, reuse)
 
 
@@ -925,7 +721,7 @@ def _build_locked(parent: Path, name: str, sources: Sources, progress: Progress 
                   reasoner: str = reasoning.DEFAULT_REASONER, validator: str = "auto",
                   reuse: bool = True) -> BuildResult:
     out = parent / name
-    _check_out_dir(out)
+    check_replaceable(out)
     timings: dict[str, float] = {}
     start = time.perf_counter()
     inputs = load(sources)
@@ -981,10 +777,10 @@ def _build_locked(parent: Path, name: str, sources: Sources, progress: Progress 
             "files": files,
         }
         _write_file(staging / BUILD_INFO, (json.dumps(info, indent=2) + "\n").encode("utf-8"))
-        final = _unique(parent, name, _stamp())
+        final = new_folder(parent, name)
         os.rename(staging, final)
         staging = final
-        _swap(parent, name, final)
+        swap(parent, name, final)
         staging = None
     finally:
         if writer is not None:
@@ -993,17 +789,9 @@ def _build_locked(parent: Path, name: str, sources: Sources, progress: Progress 
             loader.close()
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
-    _prune(parent, name)
+    prune(parent, name)
     return BuildResult(out_dir=out, path=final, inputs_sha256=inputs.sha256, counts=counts,
                        timings=timings, report=report, reasoner=closure.reasoner, validator=used)
-
-
-def read_build_info(out_dir: Path | str) -> dict | None:
-    """``out_dir/build.json`` as a dict, or None when missing or unreadable."""
-    try:
-        return json.loads((Path(out_dir) / BUILD_INFO).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
 
 
 def _is_current(out: Path, digest: str) -> bool:
@@ -1024,11 +812,11 @@ def ensure_built(out_dir: Path | str, project: Path = ROOT, *, sources: Sources 
     those recorded in ``out_dir/build.json``.
     """
     sources = sources or Sources(Path(project))
-    parent, name = _paths(out_dir)
+    parent, name = split_out_dir(out_dir)
     out = parent / name
     if _is_current(out, inputs_digest(sources)):
         return out
-    with _locked(parent, name):
+    with locked(parent, name):
         if not _is_current(out, inputs_digest(sources)):
             _build_locked(parent, name, sources, progress, reasoner, validator)
     return out
