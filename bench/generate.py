@@ -6,7 +6,7 @@ The output (N-Triples for ``.nt``, Turtle for ``.ttl``) is *extra data* for a bu
 project (``build(out, sources=Sources(ROOT, extra_data=[file]))``): it refers to the real
 graph's clusters, calls, programme, periods, legal forms, thematic areas, indicators and data
 structure, and uses only terms the ontology already has or standard vocabularies.  Together
-with the real graph it conforms to the project's shapes (``tests/test_generate.py``).
+with the real graph it conforms to the project's shapes (``tests/graph/test_generate.py``).
 
 What it contains, all with Italian and English labels and ``prov:wasDerivedFrom`` one
 synthetic source excerpt (``…/id/fonte/dati-sintetici/estratto/generatore``), so nobody can

@@ -11,7 +11,7 @@ or environment variables ``POLI_KG_<KEY>``):
 ``QUERY_CACHE_MB``    results of recent queries kept per worker (MB; 0: none; never for ``sparql:URL``)
 ``MAX_QUERY_LENGTH``  longest query in characters (413)
 ``MAX_QUERY_NESTING`` deepest query nesting (400; see :func:`poli_kg.store.lexer.nesting`)
-``RATE_LIMIT`` …      per-client rate limiting and security headers: see :mod:`poli_kg.web.security`
+``RATE_LIMIT`` …      per-client rate limiting and security headers: see :mod:`poli_kg.web.base.security`
 ``BASE_IRI``          the dataset's base IRI
 ``PUBLIC_URL``        public root URL of the service; None: from the request's host
 """
@@ -32,7 +32,7 @@ from poli_kg.web import catalog
 from poli_kg.web import downloads
 from poli_kg.web import linkeddata
 from poli_kg.web import querypage
-from poli_kg.web import security
+from poli_kg.web.base import security
 from poli_kg.web import sparql
 from poli_kg.namespaces import BASE
 from poli_kg.web.sparql import DEFAULT_MAX_QUERY_LENGTH, plain_error

@@ -49,7 +49,7 @@ from rdflib.term import Node
 from werkzeug.exceptions import BadRequest, NotAcceptable, ServiceUnavailable
 
 from poli_kg import store as store_module
-from poli_kg.web.conneg import negotiate
+from poli_kg.web.base.conneg import negotiate
 from poli_kg.web.downloads import (
     CONTENT_TEXT, MAX_AGE, BuildFiles, DownloadFile, current_build, download_url, public_root,
 )

@@ -55,7 +55,7 @@ from flask.blueprints import BlueprintSetupState
 from werkzeug.exceptions import BadRequest, NotAcceptable, ServiceUnavailable
 
 from poli_kg.buildfolder import ServedBuild
-from poli_kg.web.conneg import negotiate
+from poli_kg.web.base.conneg import negotiate
 from poli_kg.store import get_store
 
 __all__ = [

@@ -76,7 +76,11 @@ from rdflib.term import Node
 from poli_kg.web import charts
 from poli_kg.buildfolder import read_build_info
 from poli_kg.config import ROOT
-from poli_kg.web.conneg import negotiate
+from poli_kg.web.base.conneg import negotiate
+from poli_kg.web.base.site import (
+    LANGUAGES, explicit_language, href_for, language, local_path, page_url,
+    public_root, public_url,
+)
 from poli_kg.namespaces import (
     BASE, EU_COUNTRY, EU_CURRENCY, EU_FILE_TYPE, EU_LANGUAGE, GRAPH, GRAPH_INFERRED,
     GRAPH_ONTOLOGY, ID, ONTOLOGY_IRI, PKG, PREFIXES, SCHEMA, SD, SDMX_ATTRIBUTE, SDMX_MEASURE,
@@ -91,8 +95,6 @@ __all__ = [
 
 bp = Blueprint("linkeddata", __name__, template_folder="templates")
 
-LANGUAGES = ("it", "en")
-DEFAULT_LANGUAGE = "it"
 BNODE_DEPTH = 6
 """How deep blank nodes are followed in a resource's description (rdf:Lists: one per item)."""
 SHAPES_IRI = BASE + "shapes"
@@ -269,59 +271,6 @@ def represent(path: str, ext: str | None, *, rdf: Callable[[], Graph],
 
 
 # -- IRIs, paths, languages -------------------------------------------------------------
-
-def language() -> str:
-    """The page language: ``?lang``, else ``Accept-Language``, else Italian."""
-    lang = request.args.get("lang")
-    if lang in LANGUAGES:
-        return lang
-    return request.accept_languages.best_match(LANGUAGES) or DEFAULT_LANGUAGE
-
-
-def explicit_language() -> str | None:
-    """The ``?lang`` of the request when valid (links keep it)."""
-    lang = request.args.get("lang")
-    return lang if lang in LANGUAGES else None
-
-
-def local_path(iri: str) -> str | None:
-    """The path of this service that answers ``iri`` (fragment kept), None if not ours."""
-    if not iri.startswith(BASE):
-        return None
-    return request.script_root + "/" + iri[len(BASE):]
-
-
-def page_url(path: str, lang: str | None = None) -> str:
-    """``path`` (may carry a ``#fragment``) with ``?lang=`` when a language was chosen."""
-    lang = lang or explicit_language()
-    if not lang:
-        return path
-    base, hash_, fragment = path.partition("#")
-    joiner = "&" if "?" in base else "?"
-    return f"{base}{joiner}lang={lang}{hash_}{fragment}"
-
-
-def href_for(iri: str) -> tuple[str, bool]:
-    """(link, is_external) for an IRI: local pages for our IRIs, the IRI itself otherwise."""
-    path = local_path(iri)
-    if path is None:
-        return iri, True
-    return page_url(path), False
-
-
-def public_root() -> str:
-    """The public root URL of the service, with a final slash (``PUBLIC_URL`` or the host)."""
-    configured = current_app.config.get("PUBLIC_URL")
-    if configured:
-        return str(configured).rstrip("/") + "/"
-    return request.url_root
-
-
-def public_url(iri: str) -> str:
-    """The absolute URL of this service that answers ``iri`` (its fragment dropped)."""
-    path = iri[len(BASE):] if iri.startswith(BASE) else ""
-    return public_root() + path.partition("#")[0]
-
 
 def prefixed(iri: str) -> str | None:
     """``pkg:PoloDiInnovazione`` for an IRI in a project namespace (longest match), else None."""

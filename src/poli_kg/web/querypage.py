@@ -13,7 +13,7 @@ needs no inline script (compatible with ``Content-Security-Policy: script-src 's
 
 Query parameters of the page: ``lang`` (``it`` or ``en``; without it the language is the
 best match of ``Accept-Language``, else Italian — as on the linked-data pages, whose
-:func:`~poli_kg.web.linkeddata.language` decides — and the page answers ``Vary:
+:func:`~poli_kg.web.base.site.language` decides — and the page answers ``Vary:
 Accept-Language``), ``example`` (the name of an example to put in the editor and run) and
 ``query`` (a query to put in the editor and run).
 """
@@ -27,7 +27,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, make_response, render_template, request
 
-from poli_kg.web.linkeddata import explicit_language, language
+from poli_kg.web.base.site import explicit_language, language
 from poli_kg.config import ROOT
 from poli_kg.namespaces import BASE, PREFIXES, sparql_prologue
 

@@ -54,7 +54,7 @@ from werkzeug.exceptions import (
 )
 
 from poli_kg import store as store_module
-from poli_kg.web.conneg import negotiate
+from poli_kg.web.base.conneg import negotiate
 from poli_kg.store.executor import QueryMemoryExceeded
 from poli_kg.namespaces import SD, bind_prefixes
 from poli_kg.store.lexer import QueryInfo, nesting, scan

@@ -303,7 +303,7 @@ def test_missing_store_is_unavailable(tmp_path):
 def test_unknown_store_spec(tmp_path):
     with pytest.raises(ValueError, match="unknown store"):
         Store("nosuch", tmp_path)
-    with pytest.raises(ValueError, match="credentials"):  # sparql:URL: tests/test_store_backends.py
+    with pytest.raises(ValueError, match="credentials"):  # sparql:URL: tests/store/test_store_backends.py
         Store("sparql:http://user:secret@127.0.0.1:1/sparql", tmp_path)
 
 

@@ -1,14 +1,13 @@
 """The ontology file: parses, documents every term in Italian and English, matches namespaces.PKG."""
 
-from pathlib import Path
 
 import pytest
 from rdflib import Graph, Literal
 from rdflib.namespace import OWL, RDF, RDFS, SKOS
 
+from tests.conftest import ROOT
 from poli_kg.namespaces import BASE, ONTOLOGY_IRI, PKG
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")

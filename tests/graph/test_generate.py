@@ -12,10 +12,10 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
+from tests.conftest import ROOT
 from poli_kg.graph import pipeline as building
 from poli_kg.graph.pipeline import Sources, build, check
 
-ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "bench" / "generate.py"
 PREFIXES = """
 PREFIX pkg: <https://w3id.org/poli-kg/ontology#>

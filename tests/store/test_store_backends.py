@@ -5,7 +5,7 @@ restart (proved with its manifest's load counter, the server's log and the store
 ``sparql:URL``: the result parsers on answers Virtuoso really gave (fixture files), the
 spec, the refusals that happen before anything is sent (a TCP listener counts
 connections), the child's network restriction, and the mapping of the store's errors.
-The real external store is exercised in ``tests/test_virtuoso.py``.
+The real external store is exercised in ``tests/store/test_virtuoso.py``.
 """
 
 import functools

@@ -1,4 +1,4 @@
-"""Abuse controls (:mod:`poli_kg.web.security`): rate limiting per client, security headers, no
+"""Abuse controls (:mod:`poli_kg.web.base.security`): rate limiting per client, security headers, no
 directory listings, errors that reveal no paths, versions or stack traces."""
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ import psutil
 import pytest
 import requests
 
+from tests.conftest import ROOT
 from poli_kg.web import create_app
-from poli_kg.web.security import CSP_HTML, RateLimiter
+from poli_kg.web.base.security import CSP_HTML, RateLimiter
 
-ROOT = Path(__file__).resolve().parents[1]
 REMOTE = {"REMOTE_ADDR": "203.0.113.9"}
 """A client that is not this machine (TEST-NET-3)."""
 

@@ -12,7 +12,6 @@ import socket
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import psutil
 import pytest
@@ -23,8 +22,9 @@ from rdflib.query import Result
 from SPARQLWrapper import CSV, JSON, POST, TSV, TURTLE, XML, SPARQLWrapper
 
 from poli_kg.namespaces import NAMED_GRAPHS, SD
+from tests.conftest import ROOT
 
-TOOLS = Path(__file__).resolve().parents[1] / "tools"
+TOOLS = ROOT / "tools"
 COMUNICA = TOOLS / "node_modules" / ".bin" / "comunica-sparql"
 GRAPHS = sorted(str(g) for g in NAMED_GRAPHS)
 PKG = "https://w3id.org/poli-kg/ontology#"

@@ -11,19 +11,18 @@ from __future__ import annotations
 import json
 import logging
 import re
-from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
 from rdflib import Graph
 from rdflib.namespace import SH
 
+from tests.conftest import ROOT
 from poli_kg.graph import reasoning
 from poli_kg.graph import shaclsparql
 from poli_kg.graph.validation import validate
-from tests.test_shapes import BREAKS, PROLOGUE
+from tests.dataset.test_shapes import BREAKS, PROLOGUE
 
-ROOT = Path(__file__).resolve().parents[1]
 MORE_BREAKS = [
     'DELETE DATA { legal:1310 rdfs:label "Joint-stock company"@en }',
     'INSERT DATA { legal:1310 rdfs:label "Joint-stock company 2"@en, "Altro"@it, "x"@EN }',

@@ -10,18 +10,17 @@ from __future__ import annotations
 import importlib.util
 import logging
 import random
-from pathlib import Path
 
 import pytest
 from rdflib import BNode, Graph, Literal, Namespace
 from rdflib import namespace as ns
 from rdflib.collection import Collection
 
+from tests.conftest import ROOT
 from poli_kg.graph import reasoning
 from poli_kg.graph import rules
 from poli_kg.graph.pipeline import Sources, load
 
-ROOT = Path(__file__).resolve().parents[1]
 OWL, RDF, RDFS, XSD = ns.OWL, ns.RDF, ns.RDFS, ns.XSD
 EX = Namespace("http://example.org/")
 

@@ -1,6 +1,5 @@
 """OWL RL reasoning: real consequences are inferred, asserted triples and noise are not."""
 
-from pathlib import Path
 
 import pytest
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
@@ -8,12 +7,13 @@ from rdflib import namespace as ns
 
 from poli_kg.namespaces import ID, ONTOLOGY_IRI
 from poli_kg.graph.reasoning import infer, is_noise, reason
+from tests.conftest import TEST_DATA
 
 # (closed rdflib namespaces are not module globals here: pytest's collector probes them)
 OWL, RDF, RDFS = ns.OWL, ns.RDF, ns.RDFS
 # the fixture ontology's terms (not the project's closed PKG namespace)
 PKG = Namespace(ONTOLOGY_IRI + "#")
-PROJECT = Path(__file__).resolve().parent / "data" / "build" / "project"
+PROJECT = TEST_DATA / "build" / "project"
 
 MESAP, AGRIFOOD = ID["polo/mesap"], ID["polo/agrifood"]
 CAPOFILA, SOCIA = ID["impresa/capofila"], ID["impresa/socia"]

@@ -37,9 +37,10 @@ from hypothesis import strategies as st
 
 from poli_kg.store import lexer as sparqllex
 from poli_kg.store.lexer import nesting, scan, tokens
+from tests.conftest import ROOT, TEST_DATA
 
-HOSTILE = Path(__file__).resolve().parent / "data" / "hostile"
-STATIC = Path(__file__).resolve().parents[1] / "src" / "poli_kg" / "static"
+HOSTILE = TEST_DATA / "hostile"
+STATIC = ROOT / "src" / "poli_kg" / "web" / "static"
 QUERY_TIMEOUT = 3
 HANG = 15.0
 """Seconds within which any hostile request must be answered (the query timeout is 3 s)."""
@@ -369,7 +370,7 @@ def test_queries_under_the_nesting_limit_run(fuzz_client, query):
 
 
 def test_competency_questions_nest_shallowly():
-    for path in sorted((Path(__file__).resolve().parents[1] / "queries").glob("*.rq")):
+    for path in sorted((ROOT / "queries").glob("*.rq")):
         assert nesting(path.read_text(encoding="utf-8")) < 100, path.name
 
 

@@ -21,8 +21,9 @@ from poli_kg.web.querypage import (
     DEFAULT_QUERIES_DIR, Example, download_links, load_examples, minimal_prologue, parse_example,
     query_type,
 )
+from tests.conftest import ROOT, TEST_DATA
 
-SAMPLE_QUERIES = Path(__file__).resolve().parent / "data" / "queries"
+SAMPLE_QUERIES = TEST_DATA / "queries"
 STATIC = Path(querypage.__file__).resolve().parent / "static"
 
 
@@ -133,7 +134,7 @@ def test_load_examples_without_a_folder(tmp_path):
 
 
 def test_default_queries_dir_is_the_repository_queries_folder():
-    assert DEFAULT_QUERIES_DIR == Path(__file__).resolve().parents[1] / "queries"
+    assert DEFAULT_QUERIES_DIR == ROOT / "queries"
 
 
 # --- query helpers -----------------------------------------------------------------------------
@@ -246,7 +247,7 @@ def test_unknown_language_falls_back_to_italian(page_client):
 ])
 def test_language_as_on_the_linked_data_pages(page_client, path, lang_param, accept_language,
                                               lang):
-    """?lang, else Accept-Language, else Italian (poli_kg.web.linkeddata.language decides)."""
+    """?lang, else Accept-Language, else Italian (poli_kg.web.base.site.language decides)."""
     headers = {"Accept": "text/html"}
     if accept_language is not None:
         headers["Accept-Language"] = accept_language

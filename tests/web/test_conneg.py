@@ -3,7 +3,7 @@
 import pytest
 from werkzeug.exceptions import NotAcceptable
 
-from poli_kg.web.conneg import MediaRange, negotiate, parse_accept, quality
+from poli_kg.web.base.conneg import MediaRange, negotiate, parse_accept, quality
 from poli_kg.web.sparql import GRAPH_FORMATS, RESULT_FORMATS, choose_format
 
 SRJ = "application/sparql-results+json"

@@ -17,8 +17,9 @@ from poli_kg.graph.pipeline import (
     DOWNLOAD_FILES, BuildError, InputError, Sources, ValidationFailed, build, ensure_built,
 )
 from poli_kg.namespaces import GRAPH_DATA, GRAPH_INFERRED, GRAPH_ONTOLOGY, GRAPH_PROVENANCE, NAMED_GRAPHS
+from tests.conftest import TEST_DATA
 
-FIXTURES = Path(__file__).resolve().parent / "data" / "build"
+FIXTURES = TEST_DATA / "build"
 
 
 @pytest.fixture

@@ -24,9 +24,9 @@ import requests
 from poli_kg.web import create_app
 from poli_kg.graph.pipeline import ServedBuild, build
 from poli_kg.store import BACKENDS
-from tests.conftest import ServerProcess
+from tests.conftest import ServerProcess, TEST_DATA
 
-FIXTURES = Path(__file__).resolve().parent / "data" / "build" / "project"
+FIXTURES = TEST_DATA / "build" / "project"
 MESAP = "https://w3id.org/poli-kg/id/polo/mesap"
 VERSION_QUERY = f"SELECT ?v WHERE {{ <{MESAP}> <http://www.w3.org/2000/01/rdf-schema#comment> ?v }}"
 JSON = {"Accept": "application/sparql-results+json"}

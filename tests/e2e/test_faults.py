@@ -13,7 +13,7 @@ server, on a copy of the project in a temporary folder):
   needed) below the size of its largest file: the kernel refuses the write that would
   pass the limit (``EFBIG``: Python ignores ``SIGXFSZ``), in the middle of writing that
   file, as a full disk refuses it with ``ENOSPC``; both are the same failed ``write(2)`` to
-  the build.  (tests/test_build.py covers ``ENOSPC`` itself, raised from the build's write
+  the build.  (tests/graph/test_build.py covers ``ENOSPC`` itself, raised from the build's write
   function, and a store that cannot be created.)
 * **a build killed mid-write** and **a server started during a build** — the build is
   stopped (``SIGSTOP``) as soon as its staging folder appears, i.e. with a half-written
@@ -41,9 +41,8 @@ import os
 import pytest
 import requests
 
-from tests.conftest import ServerProcess
+from tests.conftest import ServerProcess, ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 ASK_ANY = "ASK { ?s ?p ?o }"
 RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
 JSON = {"Accept": "application/sparql-results+json"}

@@ -62,7 +62,7 @@ from werkzeug.exceptions import BadRequest, TooManyRequests
 
 __all__ = ["CSP_HTML", "CSP_OTHER", "INLINE_STYLE_ENDPOINTS", "RateLimiter", "init_app"]
 
-EXTENSION = "poli_kg.web.security"
+EXTENSION = "poli_kg.web.base.security"
 DEFAULTS: dict[str, Any] = {
     "RATE_LIMIT": 300,
     "RATE_WINDOW": 60,

@@ -32,8 +32,9 @@ from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, RDF, RDFS, SH, SKOS, XSD
 from poli_kg.graph.pipeline import DOWNLOAD_FILES, read_build_info
 from poli_kg.web.catalog import CATALOG, CONTACT_POINT, DATASET, SERVICE
 from poli_kg.namespaces import DCATAPIT, ID, ONTOLOGY_IRI, SPDX, VCARD
+from tests.conftest import ROOT
 
-REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
+REFERENCE = ROOT.parent / "shared" / "reference"
 EU = "http://publications.europa.eu/resource/authority/"
 IANA = "http://www.iana.org/assignments/media-types/"
 CC_BY = URIRef("https://creativecommons.org/licenses/by/4.0/")
