@@ -30,7 +30,8 @@ MAX_FUNCTION_LINES = 60
 MAX_CHAIN = 8
 
 # Layer of each top-level part of the package; a module may import its own layer or lower.
-LAYERS = {"__init__": 0, "namespaces": 0, "config": 0, "buildfolder": 0,
+# textindex is the search index's format, shared by the graph build (writer) and the store (reader).
+LAYERS = {"__init__": 0, "namespaces": 0, "config": 0, "buildfolder": 0, "textindex": 0,
           "graph": 1, "store": 1, "web": 2, "cli": 3}
 # Same-layer parts that must not meet: the store never depends on the build pipeline.
 APART = {("store", "graph"), ("graph", "store")}
@@ -176,7 +177,7 @@ def test_html_lives_in_templates():
     for module, path in MODULES.items():
         if not module.startswith("poli_kg.web"):
             continue  # SPARQL XML results and the like are not pages
-        if module == "poli_kg.web.charts" or module.startswith("poli_kg.web.home"):
+        if module == "poli_kg.web.home.charts":
             continue  # the charts' SVG is drawn in code (see the module's docstring)
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Constant) and isinstance(node.value, str) \

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from rdflib import Graph, Literal, Namespace, URIRef
 
-from poli_kg.graph.pipeline import Sources, check, load
+from poli_kg.graph.pipeline import check
+from poli_kg.graph.sources import Sources, load
 from poli_kg.namespaces import ID, ONTOLOGY_IRI, SHAPES
 from poli_kg.graph.reasoning import infer
 from poli_kg.graph.validation import (

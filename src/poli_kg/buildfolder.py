@@ -13,6 +13,13 @@ Layout on disk::
     .public-20241230T080000000000Z/               older, kept while a server holds it
     .public-lock/                                 flock()ed while building
 
+Each build folder holds the downloads (:data:`DOWNLOAD_FILES`, each with a ``.gz`` copy and a
+line in :data:`CHECKSUMS`), the on-disk store (:data:`STORE_DIR`) and the manifest
+:data:`BUILD_INFO` (read with :func:`read_build_info`).
+
+A build replaces the published folder under :func:`locked`: :func:`check_replaceable`,
+a :func:`new_folder` beside it, :func:`swap` of the symlink, :func:`prune` of the old ones.
+
 A running server answers from one build only: :class:`ServedBuild` resolves the symlink
 once and holds the resolved folder with a shared ``flock`` on the folder itself for the
 server's lifetime; :func:`prune` deletes a folder only while it holds an exclusive
@@ -41,7 +48,10 @@ DOWNLOAD_FILES = (
 )
 BUILD_INFO = "build.json"
 STORE_DIR = "store"
+ASSETS_DIR = "assets"      # the NDC semantic assets (ontology, controlled vocabularies)
+CSVW_DIR = "csvw"          # the statistics as CSV tables with CSV on the Web metadata
 CHECKSUMS = "SHA256SUMS"
+STAMP_FORMAT = "%Y%m%dT%H%M%S%fZ"   # build folders are named .{name}-{stamp}[-n]
 STAMP_RE = r"\d{8}T\d{12}Z(?:-\d+)?"
 
 
@@ -49,9 +59,20 @@ class BuildError(Exception):
     """The output folder cannot be used (e.g. it is a non-build directory or a file)."""
 
 
+# --------------------------------------------------------------------------- the manifest
+
+def read_build_info(out_dir: Path | str) -> dict | None:
+    """``out_dir/build.json`` as a dict, or None when missing or unreadable."""
+    try:
+        return json.loads((Path(out_dir) / BUILD_INFO).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
 # --------------------------------------------------------------------------- atomic swap
 
 def split_out_dir(out_dir: Path | str) -> tuple[Path, str]:
+    """``(parent, name)`` of the output folder ``out_dir``, the parent made absolute."""
     out_dir = Path(out_dir)
     parent = Path(os.path.abspath(out_dir.parent))
     if not out_dir.name or out_dir.name in (".", ".."):
@@ -88,11 +109,7 @@ def check_replaceable(out: Path) -> None:
 
 def new_folder(parent: Path, name: str) -> Path:
     """A fresh, unused build folder path beside ``parent/name``, named by the time now."""
-    return _unique(parent, name, _stamp())
-
-
-def _stamp() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    return _unique(parent, name, datetime.now(timezone.utc).strftime(STAMP_FORMAT))
 
 
 def _unique(parent: Path, name: str, stamp: str) -> Path:
@@ -113,7 +130,7 @@ def swap(parent: Path, name: str, target: Path) -> None:
         if out.is_dir() and not out.is_symlink():
             if any(out.iterdir()):
                 mtime = datetime.fromtimestamp((out / BUILD_INFO).stat().st_mtime, timezone.utc)
-                os.rename(out, _unique(parent, name, mtime.strftime("%Y%m%dT%H%M%S%fZ")))
+                os.rename(out, _unique(parent, name, mtime.strftime(STAMP_FORMAT)))
             else:
                 out.rmdir()
         os.replace(link, out)
@@ -230,12 +247,3 @@ def _hold(out_dir: Path, attempts: int = 5) -> tuple[Path, int] | None:
             return folder, fd
         os.close(fd)
     return None
-
-
-def read_build_info(out_dir: Path | str) -> dict | None:
-    """``out_dir/build.json`` as a dict, or None when missing or unreadable."""
-    try:
-        return json.loads((Path(out_dir) / BUILD_INFO).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-

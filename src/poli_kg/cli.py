@@ -14,12 +14,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-import pyoxigraph as ox
-from rdflib import Literal, URIRef
-
-from poli_kg.graph import pipeline as building
-from poli_kg.namespaces import PREFIXES
-from poli_kg.graph.validation import ValidationFailed, compact_iri, display_term, format_report
+from poli_kg.buildfolder import BuildError
+from poli_kg.config import ROOT
+from poli_kg.graph.answers import FORMATS, query_build
+from poli_kg.graph.pipeline import (
+    Progress, build, built_from_current_inputs, check, ensure_built,
+)
+from poli_kg.graph.sources import InputError, Sources
+from poli_kg.graph.validation import ValidationFailed, format_report
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_INPUT, EXIT_OUTPUT, EXIT_STORE = 0, 1, 2, 3, 4
 STORE_HELP = (
@@ -27,20 +29,35 @@ STORE_HELP = (
     "oxigraph (the build's on-disk store) | oxigraph:PATH (a persistent store in PATH, "
     "loaded once, reopened on restart) | oxigraph-memory | memory (rdflib) | "
     "sparql:URL (any SPARQL 1.1 server's query endpoint, loaded with 'poli-kg publish')")
-MAX_CELL = 80
-RESULT_FORMATS = {"json": ox.QueryResultsFormat.JSON, "csv": ox.QueryResultsFormat.CSV,
-                  "tsv": ox.QueryResultsFormat.TSV, "xml": ox.QueryResultsFormat.XML}
+# What a build can raise, each answered by :func:`_build_failed`.
+BUILD_ERRORS = (InputError, ValidationFailed, BuildError, OSError)
 
 
 def _err(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _progress(stream: TextIO) -> building.Progress:
+def _progress(stream: TextIO) -> Progress:
     """A progress callback printing ``stage  0.12 s`` lines to ``stream``."""
     def report(stage: str, seconds: float) -> None:
         print(f"{stage:<9}{seconds:6.2f} s", file=stream, flush=True)
     return report
+
+
+def _build_failed(exc: Exception, out: str, verdict: str) -> int:
+    """Print why a build failed (``verdict`` after a validation report); the exit code."""
+    if isinstance(exc, InputError):
+        _err(f"error: {exc}")
+        return EXIT_INPUT
+    if isinstance(exc, ValidationFailed):
+        _err(exc.report_text)
+        _err(verdict)
+        return EXIT_VIOLATIONS
+    if isinstance(exc, BuildError):
+        _err(f"error: {exc}")
+        return EXIT_OUTPUT
+    _err(f"error: cannot write {out}: {exc}")
+    return EXIT_OUTPUT
 
 
 # --------------------------------------------------------------------------- build
@@ -48,25 +65,12 @@ def _progress(stream: TextIO) -> building.Progress:
 def cmd_build(args: argparse.Namespace) -> int:
     """Build the project into --out; print stage times and triple counts."""
     try:
-        result = building.build(Path(args.out), args.project, progress=_progress(sys.stdout))
-    except building.InputError as exc:
-        _err(f"error: {exc}")
-        return EXIT_INPUT
-    except ValidationFailed as exc:
-        _err(exc.report_text)
-        _err("build failed: the graph does not pass validation; previous output left untouched")
-        return EXIT_VIOLATIONS
-    except building.BuildError as exc:
-        _err(f"error: {exc}")
-        return EXIT_OUTPUT
-    except OSError as exc:
-        _err(f"error: cannot write {args.out}: {exc}")
-        return EXIT_OUTPUT
-    c = result.counts
-    print(f"triples  ontology {c['ontology']}, data {c['data']}, provenance {c['provenance']}, "
-          f"inferred {c['inferred']} (total {c['total']})")
-    counts = result.report.counts()
-    print("shacl    " + ", ".join(f"{n} {kind if n != 1 else kind[:-1]}" for kind, n in counts.items()))
+        result = build(Path(args.out), args.project, progress=_progress(sys.stdout))
+    except BUILD_ERRORS as exc:
+        return _build_failed(exc, args.out, "build failed: the graph does not pass validation; "
+                                            "previous output left untouched")
+    for line in result.summary_lines():
+        print(line)
     print(f"built    {args.out} -> {result.path.name}")
     return EXIT_OK
 
@@ -77,8 +81,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     """Validate the project (or the given files with the project ontology) against shapes/."""
     files = [Path(f) for f in args.files]
     try:
-        report = building.check(files, args.project)
-    except building.InputError as exc:
+        report = check(files, args.project)
+    except InputError as exc:
         _err(f"error: {exc}")
         return EXIT_INPUT
     print(format_report(report.results), end="")
@@ -103,68 +107,6 @@ def _read_query(args: argparse.Namespace) -> str:
     return source
 
 
-def show_term(term: object) -> str:
-    """A pyoxigraph term in readable Turtle-like form (prefixed names, quoted literals)."""
-    if term is None:
-        return ""
-    if isinstance(term, ox.NamedNode):
-        return compact_iri(term.value)
-    if isinstance(term, ox.BlankNode):
-        return f"_:{term.value}"
-    if isinstance(term, ox.Literal):
-        if term.language:
-            return display_term(Literal(term.value, lang=term.language))
-        return display_term(Literal(term.value, datatype=URIRef(term.datatype.value)))
-    return str(term)
-
-
-def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """An aligned text table; cells longer than MAX_CELL are shortened with '…'."""
-    def cell(text: str) -> str:
-        text = " ".join(text.split())
-        return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"
-
-    body = [[cell(c) for c in row] for row in rows]
-    widths = [max([len(h)] + [len(r[i]) for r in body]) for i, h in enumerate(header)]
-    lines = [" | ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip(),
-             "-+-".join("-" * w for w in widths)]
-    lines += [" | ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in body]
-    lines.append(f"({len(body)} row{'s' if len(body) != 1 else ''})")
-    return "\n".join(lines) + "\n"
-
-
-def run_query(store: ox.Store, query: str, fmt: str) -> str | bytes:
-    """Run ``query`` on ``store`` (union default graph, project prefixes predeclared)."""
-    prefixes = {p: str(ns) for p, ns in PREFIXES.items()}
-    result = store.query(query, prefixes=prefixes, use_default_graph_as_union=True)
-    if isinstance(result, ox.QuerySolutions):
-        if fmt == "table":
-            header = [v.value for v in result.variables]
-            rows = [[show_term(s[v]) for v in result.variables] for s in result]
-            return format_table(header, rows)
-        if fmt in RESULT_FORMATS:
-            return result.serialize(format=RESULT_FORMATS[fmt])
-        raise ValueError(f"--format {fmt} is for CONSTRUCT/DESCRIBE; use table, json, csv or tsv")
-    if isinstance(result, ox.QueryBoolean):
-        if fmt == "table":
-            return "true\n" if bool(result) else "false\n"
-        if fmt in RESULT_FORMATS:
-            return result.serialize(format=RESULT_FORMATS[fmt])
-        raise ValueError(f"--format {fmt} is for CONSTRUCT/DESCRIBE; use table or json")
-    triples = sorted(result, key=lambda t: (str(t.subject), str(t.predicate), str(t.object)))
-    if fmt == "table":
-        rows = [[show_term(t.subject), show_term(t.predicate), show_term(t.object)] for t in triples]
-        return format_table(["subject", "predicate", "object"], rows)
-    if fmt in ("turtle", "ntriples"):
-        iris = {x.value for t in triples for x in (t.subject, t.predicate, t.object)
-                if isinstance(x, ox.NamedNode)}
-        used = {p: ns for p, ns in prefixes.items() if any(i.startswith(ns) for i in iris)}
-        if fmt == "ntriples":
-            return ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
-        return ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=used)
-    raise ValueError(f"--format {fmt} is for SELECT/ASK; use table, turtle or ntriples")
-
-
 def cmd_query(args: argparse.Namespace) -> int:
     """Answer a SPARQL query over the built store (building first if inputs changed)."""
     try:
@@ -175,9 +117,8 @@ def cmd_query(args: argparse.Namespace) -> int:
     code = _ensure(args, progress_stream=sys.stderr)
     if code != EXIT_OK:
         return code
-    store = ox.Store.read_only(str(Path(args.out) / building.STORE_DIR))
     try:
-        output = run_query(store, query, args.format)
+        output = query_build(args.out, query, args.format)
     except SyntaxError as exc:
         _err(f"error: bad query: {exc}")
         return EXIT_INPUT
@@ -200,21 +141,9 @@ def _ensure(args: argparse.Namespace, progress_stream: TextIO) -> int:
     On success ``args.out`` is replaced by the absolute path of the build folder.
     """
     try:
-        args.out = building.ensure_built(Path(args.out), args.project,
-                                         progress=_progress(progress_stream))
-    except building.InputError as exc:
-        _err(f"error: {exc}")
-        return EXIT_INPUT
-    except ValidationFailed as exc:
-        _err(exc.report_text)
-        _err("build failed: the graph does not pass validation")
-        return EXIT_VIOLATIONS
-    except building.BuildError as exc:
-        _err(f"error: {exc}")
-        return EXIT_OUTPUT
-    except OSError as exc:
-        _err(f"error: cannot write {args.out}: {exc}")
-        return EXIT_OUTPUT
+        args.out = ensure_built(Path(args.out), args.project, progress=_progress(progress_stream))
+    except BUILD_ERRORS as exc:
+        return _build_failed(exc, args.out, "build failed: the graph does not pass validation")
     return EXIT_OK
 
 
@@ -264,12 +193,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
     if not (Path(args.out) / NQUADS_FILE).is_file():
         _err(f"error: {args.out} holds no build: run 'poli-kg build --out {args.out}' first")
         return EXIT_INPUT
-    info = building.read_build_info(args.out) or {}
-    try:
-        current = building.inputs_digest(building.Sources(args.project))
-    except (building.InputError, OSError):
-        current = None
-    if current is not None and info.get("inputs_sha256") != current:
+    if built_from_current_inputs(args.out, Sources(args.project)) is False:
         _err(f"warning: the build in {args.out} is not of the project's current inputs; "
              "publishing it as it is ('poli-kg build' first to publish the current data)")
     try:
@@ -290,7 +214,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
 def parser() -> argparse.ArgumentParser:
     """The argument parser of ``poli-kg``."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--project", type=Path, default=building.ROOT,
+    common.add_argument("--project", type=Path, default=ROOT,
                         help="project folder with ontology/, data/, shapes/ (default: this checkout)")
     out = argparse.ArgumentParser(add_help=False)
     out.add_argument("--out", default="public",
@@ -310,12 +234,17 @@ def parser() -> argparse.ArgumentParser:
     q = sub.add_parser("query", parents=[common, out], help="run a SPARQL query on the built graph")
     q.add_argument("query", nargs="?", help="the query ('-' reads it from stdin)")
     q.add_argument("--file", "-f", help="read the query from FILE ('-' for stdin)")
-    q.add_argument("--format", default="table",
-                   choices=["table", "json", "csv", "tsv", "xml", "turtle", "ntriples"],
+    q.add_argument("--format", default="table", choices=list(FORMATS),
                    help="table (default), json/csv/tsv/xml for SELECT/ASK, turtle/ntriples for CONSTRUCT")
     q.set_defaults(func=cmd_query)
 
-    s = sub.add_parser("serve", parents=[common, out], help="serve the SPARQL endpoint and pages")
+    _add_serve(sub, [common, out])
+    _add_publish(sub, [common, out])
+    return p
+
+
+def _add_serve(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
+    s = sub.add_parser("serve", parents=parents, help="serve the SPARQL endpoint and pages")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--query-timeout", type=float, default=30.0, help="seconds per query")
@@ -326,8 +255,10 @@ def parser() -> argparse.ArgumentParser:
                    help="server worker processes (default: the server's choice)")
     s.set_defaults(func=cmd_serve)
 
+
+def _add_publish(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
     u = sub.add_parser(
-        "publish", parents=[common, out],
+        "publish", parents=parents,
         help="load the built named graphs into an external SPARQL 1.1 store",
         description="Replace the project's named graphs in a SPARQL 1.1 store with those of "
                     "the build in --out, as it is (it does not build: run 'poli-kg build' "
@@ -348,7 +279,6 @@ def parser() -> argparse.ArgumentParser:
     u.add_argument("--chunk", type=int, default=20_000, help="triples per request (default 20000)")
     u.add_argument("--timeout", type=float, default=600.0, help="seconds per request")
     u.set_defaults(func=cmd_publish)
-    return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:

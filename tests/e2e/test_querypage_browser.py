@@ -13,8 +13,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from poli_kg.web import querypage
 from poli_kg.namespaces import BASE
+from poli_kg.web.sparql import querypage
+from poli_kg.web.sparql.examples import DEFAULT_QUERIES_DIR, load_examples
 
 pytestmark = pytest.mark.browser
 
@@ -88,7 +89,7 @@ def session(browser):
 
 
 def project_examples():
-    examples = querypage.load_examples(querypage.DEFAULT_QUERIES_DIR)
+    examples = load_examples(DEFAULT_QUERIES_DIR)
     assert examples, "the project's queries/ folder holds no example query"
     return examples
 

@@ -12,10 +12,12 @@ import pyoxigraph as ox
 import pytest
 from rdflib import Dataset, Graph
 
+from poli_kg.buildfolder import DOWNLOAD_FILES, BuildError
+from poli_kg.graph import output
 from poli_kg.graph import pipeline as building
-from poli_kg.graph.pipeline import (
-    DOWNLOAD_FILES, BuildError, InputError, Sources, ValidationFailed, build, ensure_built,
-)
+from poli_kg.graph.pipeline import build, ensure_built
+from poli_kg.graph.sources import InputError, Sources, inputs_digest
+from poli_kg.graph.validation import ValidationFailed
 from poli_kg.namespaces import GRAPH_DATA, GRAPH_INFERRED, GRAPH_ONTOLOGY, GRAPH_PROVENANCE, NAMED_GRAPHS
 from tests.conftest import TEST_DATA
 
@@ -182,7 +184,7 @@ def test_write_failure_leaves_previous_build(project, built, monkeypatch):
     (project / "data" / "poli.ttl").write_text(
         (project / "data" / "poli.ttl").read_text(encoding="utf-8") + "\n# changed\n",
         encoding="utf-8")
-    real_write = building._write_file
+    real_write = output.write_file
     calls = []
 
     def failing_write(path: Path, data: bytes) -> None:
@@ -192,7 +194,7 @@ def test_write_failure_leaves_previous_build(project, built, monkeypatch):
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
         real_write(path, data)
 
-    monkeypatch.setattr(building, "_write_file", failing_write)
+    monkeypatch.setattr(output, "write_file", failing_write)
     with pytest.raises(OSError) as info:
         build(built, project)
     assert info.value.errno == errno.ENOSPC
@@ -210,7 +212,7 @@ def test_store_failure_leaves_previous_build(project, built, monkeypatch):
             (Path(path) / "partial").write_bytes(b"x")
             raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(building.ox, "Store", BrokenStore)
+    monkeypatch.setattr(output.ox, "Store", BrokenStore)
     with pytest.raises(OSError):
         build(built, project)
     assert snapshot(built) == before
@@ -310,9 +312,9 @@ def test_ensure_built_rebuilds_incomplete_output(project, tmp_path):
 
 
 def test_renaming_an_input_changes_the_digest(project):
-    digest = building.inputs_digest(Sources(project))
+    digest = inputs_digest(Sources(project))
     (project / "data" / "poli.ttl").rename(project / "data" / "poli2.ttl")
-    assert building.inputs_digest(Sources(project)) != digest
+    assert inputs_digest(Sources(project)) != digest
 
 
 # --------------------------------------------------------------------------- the real project

@@ -13,8 +13,9 @@ import pyoxigraph as ox
 import pytest
 
 from tests.conftest import ROOT
-from poli_kg.graph import pipeline as building
-from poli_kg.graph.pipeline import Sources, build, check
+from poli_kg.buildfolder import DOWNLOAD_FILES
+from poli_kg.graph.pipeline import build, check
+from poli_kg.graph.sources import Sources
 
 SCRIPT = ROOT / "bench" / "generate.py"
 PREFIXES = """
@@ -165,6 +166,6 @@ def test_build_with_extra_data(data_file, tmp_path):
     assert second.reasoner.startswith("reused")
     assert second.validator == "sparql"
     assert [r.as_dict() for r in second.report.results] == [r.as_dict() for r in first.report.results]
-    for name in building.DOWNLOAD_FILES:
+    for name in DOWNLOAD_FILES:
         if name != "validation-report.ttl":   # the report names the shapes' blank nodes
             assert (first.path / name).read_bytes() == (second.path / name).read_bytes(), name

@@ -19,7 +19,9 @@ from rdflib.collection import Collection
 from tests.conftest import ROOT
 from poli_kg.graph import reasoning
 from poli_kg.graph import rules
-from poli_kg.graph.pipeline import Sources, load
+from poli_kg.graph.rdfterms import to_ox, to_rdflib
+from poli_kg.graph.schema import read_schema
+from poli_kg.graph.sources import Sources, load
 
 OWL, RDF, RDFS, XSD = ns.OWL, ns.RDF, ns.RDFS, ns.XSD
 EX = Namespace("http://example.org/")
@@ -33,7 +35,7 @@ def generated(triples: int, seed: int = 0) -> list:
 
 
 def as_set(graph: Graph) -> set:
-    return {tuple(reasoning.to_ox(t) for t in triple) for triple in graph}
+    return {tuple(to_ox(t) for t in triple) for triple in graph}
 
 
 def assert_same(graph: Graph) -> reasoning.Inference:
@@ -64,8 +66,7 @@ def test_rules_equal_owlrl_on_real_plus_generated_data(real, tmp_path):
     graph = Graph()
     graph += real
     for t in generated(2000):
-        graph.add((reasoning.to_rdflib(t.subject), reasoning.to_rdflib(t.predicate),
-                   reasoning.to_rdflib(t.object)))
+        graph.add((to_rdflib(t.subject), to_rdflib(t.predicate), to_rdflib(t.object)))
     result = assert_same(graph)
     assert len(result.inferred) > len(reasoning.reason(real).inferred)
 
@@ -82,7 +83,7 @@ def test_the_rules_come_from_the_ontology(real):
     store = rules.Store()
     store.bulk_extend(rules.Quad(t.subject, t.predicate, t.object, rules.DefaultGraph())
                       for t in reasoning._ox_triples(real))
-    text = rules.describe(rules.read_schema(store))
+    text = rules.describe(read_schema(store))
     for expected in ("[cax-sco] ?x a pkg:Societa → ?x a cov:Organization, org:FormalOrganization, "
                      "schema:Corporation",
                      "[prp-spo2] pkg:haPartecipazione / org:organization → pkg:partecipaACluster",
@@ -258,7 +259,7 @@ def test_rules_equal_owlrl_on_random_graphs():
             store = rules.Store()
             store.bulk_extend(rules.Quad(t.subject, t.predicate, t.object, rules.DefaultGraph())
                               for t in triples)
-            names |= {rule.names for rule in rules.compile_rules(rules.read_schema(store))}
+            names |= {rule.names for rule in rules.compile_rules(read_schema(store))}
     finally:
         logging.disable(logging.NOTSET)
     assert compared >= 50, (compared, fallbacks)

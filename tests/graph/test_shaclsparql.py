@@ -20,6 +20,7 @@ from rdflib.namespace import SH
 from tests.conftest import ROOT
 from poli_kg.graph import reasoning
 from poli_kg.graph import shaclsparql
+from poli_kg.graph.rdfterms import to_ox
 from poli_kg.graph.validation import validate
 from tests.dataset.test_shapes import BREAKS, PROLOGUE
 
@@ -47,7 +48,7 @@ def results(report) -> list[str]:
 
 def store_of(graph: Graph) -> ox.Store:
     store = ox.Store()
-    store.extend(ox.Quad(*(reasoning.to_ox(t) for t in triple), ox.DefaultGraph())
+    store.extend(ox.Quad(*(to_ox(t) for t in triple), ox.DefaultGraph())
                  for triple in graph)
     return store
 

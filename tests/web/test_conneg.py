@@ -4,7 +4,7 @@ import pytest
 from werkzeug.exceptions import NotAcceptable
 
 from poli_kg.web.base.conneg import MediaRange, negotiate, parse_accept, quality
-from poli_kg.web.sparql import GRAPH_FORMATS, RESULT_FORMATS, choose_format
+from poli_kg.web.sparql.formats import GRAPH_FORMATS, RESULT_FORMATS, choose_format
 
 SRJ = "application/sparql-results+json"
 SRX = "application/sparql-results+xml"

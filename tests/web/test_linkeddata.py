@@ -1,4 +1,5 @@
-"""Linked-data publishing (poli_kg.web.linkeddata, poli_kg.web.charts) through Flask's test client.
+"""Linked-data publishing (the home, resources, ontology, graphs and sitemap blueprints of
+poli_kg.web, the charts of poli_kg.web.home) through Flask's test client.
 
 Runs over the project's real build (``build_dir``): dereferenceable IRIs with content
 negotiation for every kind of resource, 404/406, the HTML pages in Italian and English, the
@@ -20,8 +21,8 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import FOAF, OWL, PROV, RDF, RDFS, SKOS, VOID, XSD
 
-from poli_kg.web import charts
-from poli_kg.web import linkeddata
+from poli_kg.web.base import descriptions, formats, labels, numbers
+from poli_kg.web.home import charts, figures
 from poli_kg.namespaces import BASE, GRAPH, ID, NAMED_GRAPHS, ONTOLOGY_IRI, PKG, SDMX_MEASURE
 
 MESAP = ID["polo/mesap"]
@@ -252,7 +253,7 @@ def test_blank_nodes_are_followed(ld):
 def test_describe_follows_blank_nodes(ld_app):
     """A resource with blank nodes (an ontology property's chain) is described with them."""
     with ld_app.test_request_context("/"):
-        graph = linkeddata.describe(PKG.partecipaACluster)
+        graph = descriptions.describe(PKG.partecipaACluster)
     (chain,) = graph.objects(PKG.partecipaACluster, OWL.propertyChainAxiom)
     assert list(graph.items(chain)) == [PKG.haPartecipazione, URIRef("http://www.w3.org/ns/org#organization")]
     assert (PKG.PoloDiInnovazione, RDFS.label, Literal("Polo di innovazione", lang="it")) in graph
@@ -583,7 +584,7 @@ def test_home_charts_come_from_the_store(ld_app, monkeypatch):
 
         def select(self, query, **kwargs):
             rows = self.store.select(query, **kwargs)
-            if query == linkeddata.OBSERVATIONS_QUERY:
+            if query == figures.OBSERVATIONS_QUERY:
                 for row in rows:
                     row["value"] = Literal(int(Decimal(str(row["value"]))) * 2 + 1)
             return rows
@@ -592,8 +593,8 @@ def test_home_charts_come_from_the_store(ld_app, monkeypatch):
             return getattr(self.store, name)
 
     with ld_app.test_request_context("/?lang=en"):
-        monkeypatch.setattr(linkeddata, "get_store", lambda: Doubling(get_store()))
-        members, calls, patents = linkeddata.home_charts("en")
+        monkeypatch.setattr(figures, "get_store", lambda: Doubling(get_store()))
+        members, calls, patents = figures.home_charts("en")
     texts = _svg_texts(ET.fromstring(str(members["svg"])))
     assert "1,717" in texts and "2,389" in texts  # 858 -> 1717, 1194 -> 2389
     assert "73" in _svg_texts(ET.fromstring(str(patents["svg"])))  # 36 -> 73
@@ -701,7 +702,7 @@ def test_public_url_is_used_for_absolute_urls(build_dir):
     (Decimal("1234567.5"), None, "it", "1.234.567,5"),
 ])
 def test_format_amount(value, unit, lang, expected):
-    assert linkeddata.format_amount(value, unit, lang) == expected
+    assert numbers.format_amount(value, unit, lang) == expected
 
 
 @pytest.mark.parametrize("path, expected", [
@@ -714,14 +715,14 @@ def test_format_amount(value, unit, lang, expected):
     (".ttl", (".ttl", None)),
 ])
 def test_split_suffix(path, expected):
-    assert linkeddata.split_suffix(path) == expected
+    assert formats.split_suffix(path) == expected
 
 
 def test_prefixed_names():
-    assert linkeddata.prefixed(str(PKG.PoloDiInnovazione)) == "pkg:PoloDiInnovazione"
-    assert linkeddata.prefixed("http://www.w3.org/ns/org#memberOf") == "org:memberOf"
-    assert linkeddata.prefixed(str(MESAP)) is None  # shown as a path, not poli:polo/mesap
-    assert linkeddata.prefixed("http://example.org/x") is None
+    assert labels.prefixed(str(PKG.PoloDiInnovazione)) == "pkg:PoloDiInnovazione"
+    assert labels.prefixed("http://www.w3.org/ns/org#memberOf") == "org:memberOf"
+    assert labels.prefixed(str(MESAP)) is None  # shown as a path, not poli:polo/mesap
+    assert labels.prefixed("http://example.org/x") is None
 
 
 def test_charts_are_accessible_svg():

@@ -1,4 +1,4 @@
-"""The SPARQL query page (poli_kg.web.querypage), through Flask's test client.
+"""The SPARQL query page (poli_kg.web.sparql.querypage), through Flask's test client.
 
 Uses its own small app (the page's blueprint and a stand-in /sparql route that calls
 render_query_page(), as the real endpoint does for a browser without a query) and the two
@@ -15,16 +15,14 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from flask import Flask, request
 
-from poli_kg.web import querypage
 from poli_kg.namespaces import BASE, PREFIXES
-from poli_kg.web.querypage import (
-    DEFAULT_QUERIES_DIR, Example, download_links, load_examples, minimal_prologue, parse_example,
-    query_type,
-)
+from poli_kg.web.sparql import querypage
+from poli_kg.web.sparql.examples import DEFAULT_QUERIES_DIR, Example, load_examples, parse_example
+from poli_kg.web.sparql.querypage import download_links, minimal_prologue, query_type
 from tests.conftest import ROOT, TEST_DATA
 
 SAMPLE_QUERIES = TEST_DATA / "queries"
-STATIC = Path(querypage.__file__).resolve().parent / "static"
+STATIC = Path(querypage.bp.static_folder).resolve()
 
 
 def make_app(queries_dir=SAMPLE_QUERIES):

@@ -20,9 +20,9 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import DCTERMS, FOAF, RDF, VOID, XSD
 
-from poli_kg.web import catalog as catalog_module
 from poli_kg.buildfolder import DOWNLOAD_FILES, read_build_info
-from poli_kg.web.catalog import DATASET
+from poli_kg.web.base import dataset_statistics
+from poli_kg.web.base.dataset import DATASET
 from poli_kg.namespaces import BASE, GRAPH, ID, NAMED_GRAPHS, PKG, QB
 
 CC_BY = URIRef("https://creativecommons.org/licenses/by/4.0/")
@@ -194,13 +194,13 @@ def test_statistics_are_computed_once_per_process(build_dir, monkeypatch):
     from poli_kg.web import create_app
 
     calls = []
-    original = catalog_module.compute_statistics
+    original = dataset_statistics.compute_statistics
 
     def counting(store):
         calls.append(store)
         return original(store)
 
-    monkeypatch.setattr(catalog_module, "compute_statistics", counting)
+    monkeypatch.setattr(dataset_statistics, "compute_statistics", counting)
     app = create_app({"TESTING": True, "BUILD_DIR": str(build_dir)})
     try:
         client = app.test_client()

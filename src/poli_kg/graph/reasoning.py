@@ -7,7 +7,7 @@ Two reasoners compute the same closure:
   (``bench/build.py``), where owlrl needs about as long for ten thousand.  A graph using OWL RL features the rules do not cover falls
   back to owlrl (:attr:`Inference.note` says why).
 * ``"owlrl"``: owlrl's ``OWLRL_Semantics`` (without axiomatic or datatype triples), the
-  reference; ``tests/test_rules.py`` proves the two equal.
+  reference; ``tests/graph/test_rules.py`` proves the two equal.
 
 A forward-chaining closure also derives a lot of triples that are true in every graph and say
 nothing about poli-kg; both reasoners drop them so the inferred graph holds only *real*
@@ -50,16 +50,16 @@ from dataclasses import dataclass
 
 import owlrl
 from owlrl.Namespaces import ERRNS
-from pyoxigraph import BlankNode, DefaultGraph, Literal as OxLiteral, NamedNode, Quad, Store, Triple
-from rdflib import BNode, Graph, Literal, URIRef
+from pyoxigraph import DefaultGraph, Quad, Store, Triple
+from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, XSD
-from rdflib.term import Node
 
 from poli_kg.graph import rules
+from poli_kg.graph.rdfterms import to_ox, to_rdflib
 
 __all__ = [
     "REASONERS", "DEFAULT_REASONER", "Inference", "Closure", "reason", "infer", "close",
-    "is_noise", "to_ox", "to_rdflib",
+    "is_noise",
 ]
 
 REASONERS = ("rules", "owlrl")
@@ -71,7 +71,6 @@ REFLEXIVE_NOISE = frozenset({
 })
 TOP = frozenset({OWL.Thing, RDFS.Resource})
 TRIVIAL_WITH_TOP = frozenset({RDF.type, RDFS.subClassOf, RDFS.domain, RDFS.range})
-_XSD_STRING = str(XSD.string)
 
 
 @dataclass(frozen=True)
@@ -107,35 +106,7 @@ def is_noise(triple: tuple) -> bool:
     return p in TRIVIAL_WITH_TOP and o in TOP
 
 
-# --------------------------------------------------------------------------- terms
-
-def to_ox(term: Node) -> NamedNode | BlankNode | OxLiteral:
-    """An rdflib term as a pyoxigraph term (a plain literal becomes ``xsd:string``)."""
-    if isinstance(term, URIRef):
-        return NamedNode(str(term))
-    if isinstance(term, BNode):
-        return BlankNode(str(term))
-    if isinstance(term, Literal):
-        if term.language:
-            return OxLiteral(str(term), language=term.language)
-        if term.datatype is not None:
-            return OxLiteral(str(term), datatype=NamedNode(str(term.datatype)))
-        return OxLiteral(str(term))
-    raise TypeError(f"unsupported RDF term {term!r}")
-
-
-def to_rdflib(term: NamedNode | BlankNode | OxLiteral) -> Node:
-    """A pyoxigraph term as an rdflib term (``xsd:string`` becomes a plain literal)."""
-    if isinstance(term, NamedNode):
-        return URIRef(term.value)
-    if isinstance(term, BlankNode):
-        return BNode(term.value)
-    if term.language:
-        return Literal(term.value, lang=term.language)
-    if term.datatype.value == _XSD_STRING:
-        return Literal(term.value)
-    return Literal(term.value, datatype=URIRef(term.datatype.value))
-
+# --------------------------------------------------------------------------- conversions
 
 def _ox_triples(graph: Graph) -> list[Triple]:
     return [Triple(to_ox(s), to_ox(p), to_ox(o)) for s, p, o in graph]

@@ -22,7 +22,7 @@ from poli_kg.namespaces import PREFIXES, SHAPES, bind_prefixes
 
 __all__ = [
     "ValidationResult", "ValidationReport", "ValidationFailed", "validate", "format_report",
-    "compact_iri", "display_term", "inconsistency_results",
+    "compact_iri", "display_term", "inconsistency_results", "read_result",
 ]
 
 SEVERITY_ORDER = {SH.Violation: 0, SH.Warning: 1, SH.Info: 2}
@@ -125,7 +125,7 @@ def validate(data: Graph, shapes: Graph) -> ValidationReport:
         abort_on_first=False,
     )
     bind_prefixes(report_graph)
-    results = [_result(report_graph, shapes, node)
+    results = [read_result(report_graph, shapes, node)
                for node in report_graph.subjects(RDF.type, SH.ValidationResult)]
     results.sort(key=lambda r: (SEVERITY_ORDER.get(r.severity, 9), display_term(r.focus_node),
                                 r.path_label, r.message, r.shape_label))
@@ -142,7 +142,7 @@ def inconsistency_results(errors: Iterable[str]) -> tuple[ValidationResult, ...]
     )
 
 
-def _result(report: Graph, shapes: Graph, node: Node) -> ValidationResult:
+def read_result(report: Graph, shapes: Graph, node: Node) -> ValidationResult:
     """Read one ``sh:ValidationResult`` node of ``report``."""
     messages = sorted({str(m) for m in report.objects(node, SH.resultMessage)})
     path = report.value(node, SH.resultPath)

@@ -426,31 +426,42 @@ def bind_variables(query: str, terms: Mapping[str, str]) -> str:
     when it is a GROUP BY key of that SELECT), in GROUP BY it becomes
     ``(term AS ?name)``, in ORDER BY ``(term)``.  Variables that are assigned
     (``... AS ?name``) or listed in a VALUES header are left alone.  ``terms`` must be
-    well-formed SPARQL terms (see :func:`poli_kg.store.sparql_term`).
+    well-formed SPARQL terms (see :func:`poli_kg.store.backend.sparql_term`).
     """
     values = {name.lstrip("?$"): term for name, term in terms.items()}
     if not values:
         return query
     toks = tokens(query)
-    braces, parens = _depths(toks)
+    roles = _variable_roles(toks)
     replacements: dict[int, str] = {}
+    for i, tok in enumerate(toks):
+        name = tok.text[1:]
+        if tok.kind != "VAR" or name not in values:
+            continue
+        if i > 0 and toks[i - 1].is_word("AS"):
+            continue
+        replacement = _bound(values[name], name, roles.get(i))
+        if replacement is not None:
+            replacements[i] = replacement
+    return _splice(query, toks, replacements)
+
+
+def _variable_roles(toks: list[Token]) -> dict[int, str]:
+    """Where each variable token stands, by index, when a plain term may not stand there:
+    ``group`` / ``order`` (a GROUP BY / ORDER BY key), ``project`` (a SELECT projection)
+    or ``keep`` (a GROUP BY key projected by its SELECT, a VALUES header variable)."""
+    braces, parens = _depths(toks)
     selects = [i for i, t in enumerate(toks) if t.is_word("SELECT")]
     group_keys: dict[int, set[str]] = {i: set() for i in selects}
     roles: dict[int, str] = {}
-
     for i, tok in enumerate(toks):
         if tok.is_word("GROUP", "ORDER") and i + 1 < len(toks) and toks[i + 1].is_word("BY"):
             role = "group" if tok.is_word("GROUP") else "order"
             owner = max((s for s in selects if s < i and braces[s] == braces[i]), default=None)
-            j = i + 2
-            while j < len(toks) and braces[j] == braces[i] and not (
-                    parens[j] == parens[i] and toks[j].is_word(*_MODIFIER_END)) \
-                    and toks[j].text != "}":
-                if toks[j].kind == "VAR" and parens[j] == parens[i]:
-                    roles[j] = role
-                    if role == "group" and owner is not None:
-                        group_keys[owner].add(toks[j].text[1:])
-                j += 1
+            for j in _modifier_variables(toks, i, braces, parens):
+                roles[j] = role
+                if role == "group" and owner is not None:
+                    group_keys[owner].add(toks[j].text[1:])
     for s in selects:
         j = s + 1
         while j < len(toks) and not (braces[j] == braces[s] and (
@@ -464,23 +475,38 @@ def bind_variables(query: str, terms: Mapping[str, str]) -> str:
             while j < len(toks) and toks[j].text != "{":
                 roles[j] = "keep"
                 j += 1
+    return roles
 
-    for i, tok in enumerate(toks):
-        name = tok.text[1:]
-        if tok.kind != "VAR" or name not in values:
-            continue
-        if i > 0 and toks[i - 1].is_word("AS"):
-            continue
-        term = values[name]
-        role = roles.get(i)
-        if role == "keep":
-            continue
-        if role in ("project", "group"):
-            replacements[i] = f"({term} AS ?{name})"
-        elif role == "order":
-            replacements[i] = f"({term})"
-        else:
-            replacements[i] = term
+
+def _modifier_variables(toks: list[Token], i: int, braces: list[int],
+                        parens: list[int]) -> list[int]:
+    """Indexes of the variables listed (not nested in an expression) by the GROUP BY or
+    ORDER BY at ``toks[i]``, up to the next solution modifier or the end of its group."""
+    found = []
+    j = i + 2
+    while j < len(toks) and braces[j] == braces[i] and not (
+            parens[j] == parens[i] and toks[j].is_word(*_MODIFIER_END)) \
+            and toks[j].text != "}":
+        if toks[j].kind == "VAR" and parens[j] == parens[i]:
+            found.append(j)
+        j += 1
+    return found
+
+
+def _bound(term: str, name: str, role: str | None) -> str | None:
+    """What replaces variable ``name`` bound to ``term`` where it has ``role`` (None: it
+    is left alone)."""
+    if role == "keep":
+        return None
+    if role in ("project", "group"):
+        return f"({term} AS ?{name})"
+    if role == "order":
+        return f"({term})"
+    return term
+
+
+def _splice(query: str, toks: list[Token], replacements: Mapping[int, str]) -> str:
+    """``query`` with the tokens at the indexes of ``replacements`` replaced."""
     out: list[str] = []
     last = 0
     for i in sorted(replacements):

@@ -53,13 +53,13 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from poli_kg.namespaces import NAMED_GRAPHS
+from poli_kg.store.persistent import NQUADS_FILE
 
 __all__ = ["DEFAULT_CHUNK", "GraphUpload", "PublishError", "PublishResult", "publish",
            "read_graphs"]
 
 log = logging.getLogger(__name__)
 
-NQUADS_FILE = "poli-kg.nq"
 DEFAULT_CHUNK = 20_000
 """Triples per request."""
 N_TRIPLES = "application/n-triples"
@@ -365,44 +365,23 @@ def publish(
     ``url`` is the store's SPARQL query endpoint (the one ``poli-kg serve --store
     sparql:URL`` reads); see the module documentation for the rest.  Raises PublishError.
     """
-    _check_url(url, "store URL")
-    if graph_store_url:
-        _check_url(graph_store_url, "Graph Store URL")
-    if update_url:
-        _check_url(update_url, "update URL")
-    if chunk_triples < 1:
-        raise PublishError("chunk size must be at least 1 triple")
+    nquads = _check_arguments(build_dir, url, graph_store_url, update_url, chunk_triples)
     names = [str(g) for g in (graphs or NAMED_GRAPHS)]
-    nquads = Path(build_dir).resolve() / NQUADS_FILE
-    if not nquads.is_file():
-        raise PublishError(f"{nquads} does not exist: run 'poli-kg build' first")
     target = urllib.parse.urlsplit(graph_store_url or update_url or url)
     if auth is not None and target.scheme == "http" and target.hostname not in LOOPBACK:
         log.warning("credentials are sent to %s over plain http: use https", target.hostname)
     say = progress or (lambda message: None)
     client = _Client(auth, timeout, [u for u in (graph_store_url, update_url or url) if u])
     result = PublishResult(url=url)
-    use_graph_store = bool(graph_store_url)
+    graph_store = graph_store_url
     with tempfile.TemporaryDirectory(prefix="poli-kg-publish-") as tmp:
         for entry in read_graphs(nquads, Path(tmp), names):
-            started = time.perf_counter()
-            requests = None
-            method = "update"
-            if use_graph_store:
-                assert graph_store_url is not None
-                requests = _graph_store(client, graph_store_url, entry, chunk_triples)
-                if requests is None:
-                    say(f"no Graph Store endpoint at {graph_store_url}: using SPARQL Update")
-                    use_graph_store = False
-                else:
-                    method = "graph-store"
-            if requests is None:
-                requests = _update(client, update_url or url, entry, chunk_triples)
-            upload = GraphUpload(entry.graph, entry.triples, method, requests,
-                                 round(time.perf_counter() - started, 3))
+            upload = _upload(client, entry, graph_store, update_url or url, chunk_triples, say)
+            if upload.method == "update":
+                graph_store = None  # no Graph Store endpoint there: SPARQL Update from now on
             result.graphs.append(upload)
-            say(f"{entry.graph}  {entry.triples} triples  {method}  "
-                f"{requests} request{'s' if requests != 1 else ''}  {upload.seconds:.2f} s")
+            say(f"{entry.graph}  {entry.triples} triples  {upload.method}  {upload.requests} "
+                f"request{'s' if upload.requests != 1 else ''}  {upload.seconds:.2f} s")
     result.store_sizes = store_sizes(client, url, names)
     wrong = [f"<{g.graph}>: {result.store_sizes.get(g.graph, 0)} in the store, {g.triples} "
              "in the build" for g in result.graphs
@@ -410,6 +389,41 @@ def publish(
     if wrong:
         raise PublishError("the store does not hold what was sent: " + "; ".join(wrong))
     return result
+
+
+def _check_arguments(build_dir: str | Path, url: str, graph_store_url: str | None,
+                     update_url: str | None, chunk_triples: int) -> Path:
+    """Refuse unusable URLs and chunk sizes (PublishError); the build's N-Quads file."""
+    _check_url(url, "store URL")
+    if graph_store_url:
+        _check_url(graph_store_url, "Graph Store URL")
+    if update_url:
+        _check_url(update_url, "update URL")
+    if chunk_triples < 1:
+        raise PublishError("chunk size must be at least 1 triple")
+    nquads = Path(build_dir).resolve() / NQUADS_FILE
+    if not nquads.is_file():
+        raise PublishError(f"{nquads} does not exist: run 'poli-kg build' first")
+    return nquads
+
+
+def _upload(client: _Client, entry: _GraphFile, graph_store_url: str | None, update_url: str,
+            chunk: int, say: Progress) -> GraphUpload:
+    """Send one graph: with the Graph Store Protocol when ``graph_store_url`` is given and
+    the store has such an endpoint there, else with SPARQL Update at ``update_url``."""
+    started = time.perf_counter()
+    requests = None
+    method = "update"
+    if graph_store_url:
+        requests = _graph_store(client, graph_store_url, entry, chunk)
+        if requests is None:
+            say(f"no Graph Store endpoint at {graph_store_url}: using SPARQL Update")
+        else:
+            method = "graph-store"
+    if requests is None:
+        requests = _update(client, update_url, entry, chunk)
+    return GraphUpload(entry.graph, entry.triples, method, requests,
+                       round(time.perf_counter() - started, 3))
 
 
 def read_password_file(path: str | Path) -> str:

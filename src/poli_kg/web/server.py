@@ -23,8 +23,9 @@ import gunicorn.http.wsgi
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
-from poli_kg.web import create_app
 from poli_kg.store import BACKENDS, Store
+from poli_kg.web import create_app
+from poli_kg.web.base.settings import DEFAULTS
 
 THREADS = 8
 """Request threads per worker."""
@@ -117,9 +118,9 @@ def run(
     build_dir: str | os.PathLike[str],
     host: str = "127.0.0.1",
     port: int = 8000,
-    query_timeout: float = 30,
-    max_results: int = 10000,
-    store: str = "oxigraph",
+    query_timeout: float = DEFAULTS["QUERY_TIMEOUT"],
+    max_results: int = DEFAULTS["MAX_RESULTS"],
+    store: str = DEFAULTS["STORE"],
     workers: int | None = None,
 ) -> None:
     """Serve the build in ``build_dir`` on ``host:port`` until interrupted."""
@@ -139,12 +140,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Command line: ``python -m poli_kg.web.server [--build-dir DIR] [--port N] ...``."""
     parser = argparse.ArgumentParser(prog="python -m poli_kg.web.server", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--build-dir", default="public", help="output of poli-kg build")
+    parser.add_argument("--build-dir", default=DEFAULTS["BUILD_DIR"],
+                        help="output of poli-kg build")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000, help="0: any free port")
-    parser.add_argument("--query-timeout", type=float, default=30, help="seconds")
-    parser.add_argument("--max-results", type=int, default=10000)
-    parser.add_argument("--store", default="oxigraph", help=" | ".join(BACKENDS))
+    parser.add_argument("--query-timeout", type=float, default=DEFAULTS["QUERY_TIMEOUT"],
+                        help="seconds")
+    parser.add_argument("--max-results", type=int, default=DEFAULTS["MAX_RESULTS"])
+    parser.add_argument("--store", default=DEFAULTS["STORE"], help=" | ".join(BACKENDS))
     parser.add_argument("--workers", type=int, default=None,
                         help=f"worker processes (default min(2 x cores, {MAX_WORKERS}))")
     args = parser.parse_args(argv)

@@ -1,9 +1,8 @@
-"""The SPARQL query page: an editor (YASGUI's Yasqe + Yasr, vendored), example queries, downloads.
+"""The SPARQL query page (blueprint ``querypage``): an editor (YASGUI's Yasqe + Yasr,
+vendored), example queries, downloads.
 
-Served at ``/query``; ``/sparql`` renders it (``render_query_page()``) for a browser asking
-for HTML without a query, and so does ``/`` until a home page takes it (``poli_kg.web``
-routes ``/`` to ``render_query_page`` when no blueprint claims ``/``; the blueprint does not,
-so that a home page registered later is not shadowed).
+Served at ``/query``; ``/sparql`` renders it (:func:`render_query_page`) for a browser
+asking for HTML without a query.
 
 The page is server-rendered and works without JavaScript (a plain GET form to
 ``/sparql``); ``static/js/query.js`` turns the textarea into the YASGUI editor, runs the
@@ -14,43 +13,46 @@ needs no inline script (compatible with ``Content-Security-Policy: script-src 's
 Query parameters of the page: ``lang`` (``it`` or ``en``; without it the language is the
 best match of ``Accept-Language``, else Italian — as on the linked-data pages, whose
 :func:`~poli_kg.web.base.site.language` decides — and the page answers ``Vary:
-Accept-Language``), ``example`` (the name of an example to put in the editor and run) and
-``query`` (a query to put in the editor and run).
+Accept-Language``), ``example`` (the name of an example to put in the editor and run,
+:mod:`~poli_kg.web.sparql.examples`) and ``query`` (a query to put in the editor and run).
+
+The blueprint serves the site's templates and static files (``web/templates``,
+``web/static``): every page's template names its stylesheets ``querypage.static``.
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import NamedTuple
 from urllib.parse import urlencode
 
-from flask import Blueprint, current_app, make_response, render_template, request
+from flask import Blueprint, Response, current_app, make_response, render_template, request
 
-from poli_kg.web.base.site import explicit_language, language
-from poli_kg.config import ROOT
 from poli_kg.namespaces import BASE, PREFIXES, sparql_prologue
+from poli_kg.web.base.site import DEFAULT_LANGUAGE, explicit_language, language
+from poli_kg.web.sparql.examples import DEFAULT_QUERIES_DIR, Example, load_examples
+
+WEB = Path(__file__).parent.parent
+"""The web layer's folder, holding the site's ``templates`` and ``static`` files."""
 
 bp = Blueprint(
-    "querypage", __name__, template_folder="templates",
-    static_folder="static", static_url_path="/static",
+    "querypage", __name__, template_folder=WEB / "templates",
+    static_folder=WEB / "static", static_url_path="/static",
 )
 
-DEFAULT_QUERIES_DIR = ROOT / "queries"
 ENDPOINT_PATH = "/sparql"
-DEFAULT_LANGUAGE = "it"
 
 # Download formats per query form: (the endpoint's `format` parameter, label, file extension).
-RESULT_FORMATS = (
+RESULT_DOWNLOADS = (
     ("json", "JSON", "json"), ("xml", "XML", "xml"), ("csv", "CSV", "csv"), ("tsv", "TSV", "tsv"),
 )
-GRAPH_FORMATS = (
+GRAPH_DOWNLOADS = (
     ("turtle", "Turtle", "ttl"), ("nt", "N-Triples", "nt"),
     ("jsonld", "JSON-LD", "jsonld"), ("rdfxml", "RDF/XML", "rdf"),
 )
 FORMATS_BY_QUERY_TYPE = {
-    "SELECT": RESULT_FORMATS, "ASK": RESULT_FORMATS,
-    "CONSTRUCT": GRAPH_FORMATS, "DESCRIBE": GRAPH_FORMATS,
+    "SELECT": RESULT_DOWNLOADS, "ASK": RESULT_DOWNLOADS,
+    "CONSTRUCT": GRAPH_DOWNLOADS, "DESCRIBE": GRAPH_DOWNLOADS,
 }
 
 LABELS = {
@@ -112,51 +114,6 @@ LABELS = {
 }
 
 
-class Example(NamedTuple):
-    """A competency question of ``queries/``: file stem, Italian and English title, SPARQL text."""
-
-    name: str
-    title_it: str
-    title_en: str
-    query: str
-
-    def title(self, lang: str) -> str:
-        return self.title_en if lang == "en" else self.title_it
-
-
-_TITLE_LINE = re.compile(r"^#\s*title-(it|en)\s*:\s*(.*?)\s*$")
-
-
-def parse_example(name: str, text: str) -> Example:
-    """Parse one ``.rq`` file: titles come from the leading comment block (``# title-it: …``,
-    ``# title-en: …``); the query is the whole text of the file, comments included.
-
-    A missing title falls back to the other language's, then to ``name``.
-    """
-    titles: dict[str, str] = {}
-    for line in text.lstrip("\ufeff").splitlines():
-        stripped = line.strip()
-        if not stripped:
-            continue
-        if not stripped.startswith("#"):
-            break  # end of the comment header
-        match = _TITLE_LINE.match(stripped)
-        if match and match.group(2) and match.group(1) not in titles:
-            titles[match.group(1)] = match.group(2)
-    title_it = titles.get("it") or titles.get("en") or name
-    title_en = titles.get("en") or titles.get("it") or name
-    return Example(name, title_it, title_en, text.lstrip("\ufeff").strip() + "\n")
-
-
-def load_examples(queries_dir: str | Path) -> list[Example]:
-    """The examples in ``queries_dir/*.rq``, sorted by file name; none if the folder is missing."""
-    folder = Path(queries_dir)
-    if not folder.is_dir():
-        return []
-    return [parse_example(path.stem, path.read_text(encoding="utf-8"))
-            for path in sorted(folder.glob("*.rq")) if path.is_file()]
-
-
 _COMMENT = re.compile(r"#[^\n]*")
 _PROLOGUE_DECL = re.compile(r"^\s*(?:PREFIX\s+[^\s:]*:\s*<[^>]*>|BASE\s+<[^>]*>)", re.IGNORECASE)
 _QUERY_FORM = re.compile(r"\b(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", re.IGNORECASE)
@@ -211,6 +168,7 @@ NAV = (("nav_home", "/"), ("nav_ontology", "/ontology"), ("nav_query", "/query")
 
 
 def _navigation(labels: dict[str, str]) -> list[dict]:
+    """The site's navigation links that the application routes, keeping an explicit ``?lang``."""
     routed = {rule.rule for rule in current_app.url_map.iter_rules()}
     explicit = explicit_language()
     suffix = f"?lang={explicit}" if explicit else ""
@@ -230,30 +188,24 @@ def default_query(lang: str = DEFAULT_LANGUAGE) -> str:
     )
 
 
-def render_query_page():
-    """The query page for the current request, as a Flask response (also used by ``/sparql``)."""
-    lang = language()
-    labels = LABELS[lang]
-    examples = load_examples(current_app.config.get("QUERIES_DIR") or DEFAULT_QUERIES_DIR)
+def _editor_query(examples: list[Example], lang: str) -> tuple[Example | None, str, bool]:
+    """(the example asked for, the query the editor holds, whether to run it at once)."""
     by_name = {example.name: example for example in examples}
-
     selected = by_name.get(request.args.get("example", ""))
     given = request.args.get("query", "")
     if selected is not None:
-        query, autorun = selected.query, True
-    elif given.strip():
-        query, autorun = given, True
-    else:
-        query, autorun = default_query(lang), False
+        return selected, selected.query, True
+    if given.strip():
+        return None, given, True
+    return None, default_query(lang), False
 
-    root = request.script_root  # "" unless the app is mounted under a path
-    endpoint = root + ENDPOINT_PATH
-    public = current_app.config.get("PUBLIC_URL")
-    site = public.rstrip("/") if public else request.host_url.rstrip("/") + root
-    endpoint_url = site + ENDPOINT_PATH
-    config = {
+
+def _script_config(endpoint: str, lang: str, autorun: bool, examples: list[Example],
+                   labels: dict[str, str]) -> dict:
+    """What ``query.js`` reads from the page's JSON block."""
+    return {
         "endpoint": endpoint,
-        "root": root + "/",
+        "root": request.script_root + "/",
         "base": BASE,
         "lang": lang,
         "lang_param": explicit_language(),
@@ -266,12 +218,25 @@ def render_query_page():
         "examples": {example.name: example.query for example in examples},
         "labels": {key: labels[key] for key in ("running", "done", "failed", "download_hint")},
     }
+
+
+def render_query_page() -> Response:
+    """The query page for the current request, as a Flask response (also used by ``/sparql``)."""
+    lang = language()
+    labels = LABELS[lang]
+    examples = load_examples(current_app.config.get("QUERIES_DIR") or DEFAULT_QUERIES_DIR)
+    selected, query, autorun = _editor_query(examples, lang)
+    root = request.script_root  # "" unless the app is mounted under a path
+    endpoint = root + ENDPOINT_PATH
+    public = current_app.config.get("PUBLIC_URL")
+    site = public.rstrip("/") if public else request.host_url.rstrip("/") + root
     other = "en" if lang == "it" else "it"
     html = render_template(
         "query.html",
         lang=lang, other_lang=other, labels=labels, examples=examples, selected=selected,
-        query=query, endpoint=endpoint, endpoint_url=endpoint_url,
-        downloads=download_links(query, endpoint), formats=FORMATS_BY_QUERY_TYPE, config=config,
+        query=query, endpoint=endpoint, endpoint_url=site + ENDPOINT_PATH,
+        downloads=download_links(query, endpoint), formats=FORMATS_BY_QUERY_TYPE,
+        config=_script_config(endpoint, lang, autorun, examples, labels),
         other_lang_url=_url_with(lang=other), nav=_navigation(labels),
         example_url=lambda name: _url_with(example=name, query=None),
     )
@@ -294,5 +259,6 @@ def _url_with(**changes) -> str:
 
 
 @bp.get("/query")
-def query_page():
+def query_page() -> Response:
+    """The query page at ``/query``."""
     return render_query_page()

@@ -6,7 +6,13 @@ figures can be read by screen readers, copied as text and printed.  Bars may lin
 resource they show (an SVG ``<a href>``).
 
 The functions here only draw: the figures come from the store (see
-:func:`poli_kg.web.linkeddata.home_charts`), so nothing here is specific to the data.
+:func:`poli_kg.web.home.figures.home_charts`), so nothing here is specific to the data.
+
+The SVG is written in code, not in a Jinja template, because it is geometry: every element's
+position and size is computed from the figures and the lengths of the labels, so a template
+would hold nothing but the computed attributes.  Every text goes through ``escape`` /
+``quoteattr`` and the result is returned as :class:`~markupsafe.Markup` for the home page's
+template to embed.
 
 * :func:`bar_chart` — horizontal bars, one series (members by type, patents by domain);
   an optional *total* bar shows a published total next to the sum of the bars, with the

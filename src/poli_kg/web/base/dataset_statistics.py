@@ -1,0 +1,207 @@
+"""What the store says about the dataset: VoID statistics and the facts the metadata cite.
+
+The statistics (``void:triples``, partitions, …) are computed with SPARQL over the store
+(:func:`poli_kg.store.get_store`) the first time they are needed and cached for the life of
+the process, keyed by the build: the data are immutable per build, the queries take a few
+milliseconds, and computing them here (rather than in :mod:`poli_kg.graph`) keeps the numbers
+those of the store the service actually answers from and needs no change to the build
+format.  Facts about the ontology, the source document and the agents (titles, versions,
+publishers, names) are read from the graph too, so the metadata never disagree with the data.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from string import Template
+from typing import Any
+
+from flask import current_app
+from rdflib import Literal, URIRef
+from rdflib.term import Node
+from werkzeug.exceptions import ServiceUnavailable
+
+from poli_kg import store as store_module
+from poli_kg.namespaces import (
+    BASE, GRAPH_PROVENANCE, ONTOLOGY_IRI, PKG, QB, sparql_prologue,
+)
+
+__all__ = ["Agent", "Statistics", "compute_statistics", "cached_statistics", "namespace_of"]
+
+EXTENSION = "poli_kg.web.base.dataset_statistics"
+
+# Example and root resources of the VoID description: the first instance (by IRI) of each class.
+EXAMPLE_CLASSES = (PKG.PoloDiInnovazione, QB.Observation)
+ROOT_CLASSES = (PKG.SistemaRegionalePoli,)
+
+
+@dataclass(frozen=True)
+class Agent:
+    """An organisation named in the graph."""
+
+    iri: str
+    labels: Mapping[str, str]
+    homepage: str | None = None
+
+    def name(self, lang: str = "it") -> str:
+        """Its label in ``lang`` (else any)."""
+        return self.labels.get(lang) or next(iter(self.labels.values()), self.iri)
+
+
+@dataclass(frozen=True)
+class Statistics:
+    """VoID statistics and metadata facts of the dataset, read from the store."""
+
+    triples: int
+    entities: int
+    distinct_subjects: int
+    distinct_objects: int
+    classes: Mapping[str, int]       # class IRI -> number of instances
+    properties: Mapping[str, int]    # property IRI -> number of triples
+    graphs: Mapping[str, int]        # named graph IRI -> number of triples
+    examples: Sequence[str]
+    roots: Sequence[str]
+    ontology_titles: Mapping[str, str] = field(default_factory=dict)
+    ontology_version: str | None = None
+    ontology_issued: Literal | None = None
+    publisher: Agent | None = None           # of the dataset (the ontology's publisher)
+    source: str | None = None                # the source document
+    source_titles: Mapping[str, str] = field(default_factory=dict)
+    source_issued: Literal | None = None
+    source_publisher: Agent | None = None
+
+    @property
+    def vocabularies(self) -> list[str]:
+        """Namespaces of the classes and properties used, other than the project's own."""
+        found = {namespace_of(iri) for iri in (*self.classes, *self.properties)}
+        return sorted(ns for ns in found if not ns.startswith(BASE))
+
+
+def namespace_of(iri: str) -> str:
+    """The namespace of a term IRI: up to its last ``#``, else its last ``/``."""
+    cut = iri.rfind("#")
+    if cut < 0:
+        cut = iri.rfind("/")
+    return iri[: cut + 1]
+
+
+_PROLOGUE = sparql_prologue()
+Q_COUNTS = _PROLOGUE + """SELECT (COUNT(*) AS ?triples) (COUNT(DISTINCT ?s) AS ?subjects)
+       (COUNT(DISTINCT ?o) AS ?objects) WHERE { ?s ?p ?o }"""
+Q_ENTITIES = _PROLOGUE + """SELECT (COUNT(DISTINCT ?s) AS ?n)
+WHERE { ?s ?p ?o FILTER(isIRI(?s) && STRSTARTS(STR(?s), $space)) }"""
+Q_CLASSES = _PROLOGUE + "SELECT ?class (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?class } GROUP BY ?class"
+Q_PROPERTIES = _PROLOGUE + "SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?p"
+Q_FIRST_INSTANCE = _PROLOGUE + "SELECT ?s WHERE { ?s a $class FILTER(isIRI(?s)) } ORDER BY ?s LIMIT 1"
+Q_ONTOLOGY = _PROLOGUE + """SELECT ?title ?version ?issued ?publisher WHERE {
+  $o dct:title ?title .
+  OPTIONAL { $o owl:versionInfo ?version } OPTIONAL { $o dct:issued ?issued }
+  OPTIONAL { $o dct:publisher ?publisher } }"""
+Q_SOURCE = _PROLOGUE + """SELECT ?doc ?title ?issued ?publisher WHERE { GRAPH $g {
+  ?doc a foaf:Document ; dct:title ?title ; dct:publisher ?publisher .
+  OPTIONAL { ?doc dct:issued ?issued } } } ORDER BY ?doc"""
+Q_AGENT = _PROLOGUE + """SELECT ?label ?homepage WHERE {
+  $a rdfs:label ?label OPTIONAL { $a foaf:homepage ?homepage } }"""
+
+Rows = list[dict[str, Any]]
+
+
+def _query(template: str, **terms: URIRef | Literal) -> str:
+    """``template`` with each ``$name`` replaced by ``terms[name]`` in SPARQL syntax."""
+    return Template(template).substitute({k: store_module.sparql_term(v) for k, v in terms.items()})
+
+
+def _int(row: Mapping[str, Any], key: str) -> int:
+    return int(row[key].toPython()) if key in row else 0
+
+
+def _labels(rows: Iterable[Mapping[str, Any]], key: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for row in rows:
+        value = row.get(key)
+        if isinstance(value, Literal):
+            out.setdefault(value.language or "", str(value))
+    return out
+
+
+def _first(rows: Iterable[Mapping[str, Any]], key: str) -> Any:
+    """The value of ``key`` in the first row that binds it, else None."""
+    return next((row[key] for row in rows if key in row), None)
+
+
+def _agent(store: store_module.Store, iri: Node | None) -> Agent | None:
+    if not isinstance(iri, URIRef):
+        return None
+    rows = store.select(_query(Q_AGENT, a=iri))
+    homepage = next((str(r["homepage"]) for r in rows if "homepage" in r), None)
+    return Agent(str(iri), _labels(rows, "label"), homepage)
+
+
+def _first_instances(store: store_module.Store, classes: Iterable[URIRef]) -> list[str]:
+    """The first instance (by IRI) of each of ``classes`` that has one."""
+    found = []
+    for cls in classes:
+        rows = store.select(_query(Q_FIRST_INSTANCE, **{"class": cls}))
+        found.extend(str(r["s"]) for r in rows)
+    return found
+
+
+def _source_rows(store: store_module.Store) -> Rows:
+    """The rows of the first source document (by IRI) of the provenance graph."""
+    rows = store.select(_query(Q_SOURCE, g=GRAPH_PROVENANCE))
+    source = rows[0]["doc"] if rows else None
+    return [r for r in rows if r["doc"] == source]
+
+
+def compute_statistics(store: store_module.Store) -> Statistics:
+    """Run the VoID statistics queries against ``store`` (over the union default graph)."""
+    counts = store.select(Q_COUNTS)[0]
+    entities = store.select(_query(Q_ENTITIES, space=Literal(BASE)))[0]
+    classes = {str(r["class"]): _int(r, "n") for r in store.select(Q_CLASSES)
+               if isinstance(r.get("class"), URIRef)}
+    properties = {str(r["p"]): _int(r, "n") for r in store.select(Q_PROPERTIES)}
+    onto_rows = store.select(_query(Q_ONTOLOGY, o=URIRef(ONTOLOGY_IRI)))
+    source_rows = _source_rows(store)
+    version = _first(onto_rows, "version")
+    source = _first(source_rows, "doc")
+    return Statistics(
+        triples=_int(counts, "triples"),
+        entities=_int(entities, "n"),
+        distinct_subjects=_int(counts, "subjects"),
+        distinct_objects=_int(counts, "objects"),
+        classes=dict(sorted(classes.items())),
+        properties=dict(sorted(properties.items())),
+        graphs=dict(store.graph_sizes()),
+        examples=_first_instances(store, EXAMPLE_CLASSES),
+        roots=_first_instances(store, ROOT_CLASSES),
+        ontology_titles=_labels(onto_rows, "title"),
+        ontology_version=str(version) if version is not None else None,
+        ontology_issued=_first(onto_rows, "issued"),
+        publisher=_agent(store, _first(onto_rows, "publisher")),
+        source=str(source) if source is not None else None,
+        source_titles=_labels(source_rows, "title"),
+        source_issued=_first(source_rows, "issued"),
+        source_publisher=_agent(store, source_rows[0]["publisher"] if source_rows else None),
+    )
+
+
+class _Cache:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.key: tuple[str, str] | None = None
+        self.value: Statistics | None = None
+
+
+def cached_statistics(key: tuple[str, str]) -> Statistics:
+    """The statistics of the current store, computed once per process and build ``key``."""
+    cache: _Cache = current_app.extensions.setdefault(EXTENSION, _Cache())
+    with cache.lock:
+        if cache.value is None or cache.key != key:
+            try:
+                cache.value = compute_statistics(store_module.get_store())
+            except (store_module.QueryError, store_module.QueryTimeout,
+                    store_module.ChildFailed) as exc:
+                raise ServiceUnavailable(f"The store is not available: {exc}") from exc
+            cache.key = key
+        return cache.value

@@ -1,0 +1,248 @@
+"""The Reconciliation Service API 0.2 (blueprint :data:`bp`): OpenRefine and other data-cleaning
+tools match a column of names against the graph.
+
+Routes::
+
+    GET|POST /reconcile                      the manifest; with queries=…: reconciliation;
+                                             with extend=…: data extension
+    GET      /reconcile/suggest/entity       ?prefix=…[&type=…][&cursor=N]
+    GET      /reconcile/suggest/type         ?prefix=…
+    GET      /reconcile/suggest/property     ?prefix=…[&type=…]
+    GET      /reconcile/propose_properties   ?type=…[&limit=N]
+    GET      /reconcile/preview              ?id=IRI     a small HTML card
+    GET      /reconcile/view                 ?id=IRI     303 to the resource's page
+
+``queries`` and ``extend`` come as a form field, a URL parameter or a JSON body (the batch
+itself, or ``{"queries": …}`` / ``{"extend": …}``).  Ids are the resources' IRIs
+(identifier space ``https://w3id.org/poli-kg/id/``), types and properties the IRIs of
+classes and properties (or their prefixed names).  Names are given in the language of
+``?lang`` or ``Accept-Language`` (Italian by default).  Malformed input answers 400, a batch
+of more than :data:`~poli_kg.web.reconcile.matching.MAX_BATCH` queries 413, both with a
+message; every answer may be read cross-origin.  See :mod:`.matching` and :mod:`.extension`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
+from werkzeug.exceptions import BadRequest, NotFound
+
+from poli_kg import __version__
+from poli_kg import textindex as ti
+from poli_kg.namespaces import BASE
+from poli_kg.store.search import (
+    MAX_LIMIT, MAX_QUERY_CHARS, Hit, SearchIndex, SearchUnavailable, get_index,
+)
+from poli_kg.web.base.labels import vocabulary_label
+from poli_kg.web.base.pages import answer_store_failures, page_context
+from poli_kg.web.base.site import href_for, language, public_root
+from poli_kg.web.reconcile import extension, matching
+
+bp = Blueprint("reconcile", __name__, template_folder=Path(__file__).parents[1] / "templates")
+answer_store_failures(bp)
+
+IDENTIFIER_SPACE = BASE + "id/"
+DEFAULT_TYPES = ("pkg:PoloDiInnovazione", "pkg:SoggettoGestore", "org:Organization",
+                 "pkg:ClusterTecnologicoNazionale", "pkg:AreaTematica", "pkg:AmbitoTecnologico",
+                 "dct:Location", "pkg:Bando", "pkg:ProgrammaOperativo", "qb:Observation")
+SUGGESTIONS = 10
+PREVIEW_SIZE = {"width": 420, "height": 140}
+NAMES = {"it": "poli-kg: Poli di Innovazione del Piemonte",
+         "en": "poli-kg: Innovation Clusters of Piedmont"}
+
+
+@bp.errorhandler(SearchUnavailable)
+def unavailable(exc: SearchUnavailable) -> Response:
+    return Response("503 Service Unavailable: the search index of the graph is not available "
+                    "right now.\n", status=503, content_type="text/plain; charset=utf-8",
+                    headers={"Retry-After": "30"})
+
+
+@bp.route("/reconcile", methods=["GET", "POST"])
+def service() -> Response:
+    """The manifest, or the answer to a batch of queries or to a data extension query."""
+    given = parameters()
+    index = get_index()
+    lang = language()
+    if given.get("queries") is not None:
+        batch = decoded(given["queries"], "queries")
+        return jsonify(matching.reconcile(matching.read_batch(batch, index), index, lang))
+    if given.get("extend") is not None:
+        ids, properties = extension.read_extension(decoded(given["extend"], "extend"))
+        return jsonify(extension.extend(ids, properties, index, lang))
+    return jsonify(manifest(index, lang))
+
+
+def parameters() -> dict[str, Any]:
+    """``queries`` / ``extend`` from a JSON body, the form or the URL."""
+    if request.method == "POST" and request.mimetype == "application/json":
+        body = matching.load_json(request.get_data(as_text=True), "The JSON body")
+        if isinstance(body, dict) and ({"queries", "extend"} & body.keys()):
+            return body
+        return {"queries": body}
+    return {key: request.values.get(key) for key in ("queries", "extend")}
+
+
+def decoded(value: Any, what: str) -> Any:
+    """A parameter's JSON (a string to decode, or already decoded from a JSON body)."""
+    return matching.load_json(value, what) if isinstance(value, str) else value
+
+
+def manifest(index: SearchIndex, lang: str) -> dict[str, Any]:
+    """The service manifest (what the service is and where its services are)."""
+    root = public_root()
+    service_url = root.rstrip("/")
+    types = [iri for name in DEFAULT_TYPES if (iri := index.resolve_type(name))]
+    return {
+        "versions": ["0.2"],
+        "name": NAMES[lang],
+        "identifierSpace": IDENTIFIER_SPACE,
+        "schemaSpace": extension.SCHEMA_SPACE,
+        "documentation": root,
+        "serviceVersion": __version__,
+        "logo": service_url + url_for("querypage.static", filename="img/favicon.svg"),
+        "view": {"url": root + "reconcile/view?id={{id}}"},
+        "preview": {"url": root + "reconcile/preview?id={{id}}", **PREVIEW_SIZE},
+        "defaultTypes": [{"id": iri, "name": index.type_name(iri, lang, vocabulary_label)}
+                         for iri in dict.fromkeys(types)],
+        "suggest": {kind: {"service_url": service_url, "service_path": f"/reconcile/suggest/{kind}"}
+                    for kind in ("entity", "type", "property")},
+        "extend": {
+            "propose_properties": {"service_url": service_url,
+                                   "service_path": "/reconcile/propose_properties"},
+            "property_settings": [{
+                "name": "limit", "label": "Limit" if lang == "en" else "Limite", "type": "number",
+                "default": 0, "help_text": "Values per row at most (0: all)" if lang == "en"
+                else "Valori per riga al massimo (0: tutti)"}],
+        },
+    }
+
+
+# --------------------------------------------------------------------------- suggest
+
+def text_arg(name: str) -> str:
+    """A required text parameter, at most MAX_QUERY_CHARS characters."""
+    text = (request.args.get(name) or "").strip()
+    if not text:
+        raise BadRequest(f"Missing {name}: give the text to complete as {name}=….")
+    if len(text) > MAX_QUERY_CHARS:
+        raise BadRequest(f"{name} has {len(text)} characters; at most {MAX_QUERY_CHARS}.")
+    return text
+
+
+def number_arg(name: str, default: int, highest: int) -> int:
+    raw = request.args.get(name) or ""
+    if not raw:
+        return default
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > highest:
+        raise BadRequest(f"{name} must be a whole number from 0 to {highest}.")
+    return int(raw)
+
+
+def type_arg(index: SearchIndex) -> str | None:
+    raw = (request.args.get("type") or "").strip()[:MAX_QUERY_CHARS]
+    return (index.resolve_type(raw) or ti.expand_name(raw)) if raw else None
+
+
+@bp.get("/reconcile/suggest/entity")
+def suggest_entity() -> Response:
+    """Resources whose names begin with (or are near) ``prefix``."""
+    index, lang = get_index(), language()
+    prefix = text_arg("prefix")
+    type_iri = type_arg(index)
+    found = index.search(prefix, types=[type_iri] if type_iri else [],
+                         limit=number_arg("limit", SUGGESTIONS, MAX_LIMIT) or SUGGESTIONS,
+                         offset=number_arg("cursor", 0, 10_000))
+    result = []
+    for hit in found.hits:
+        entry: dict[str, Any] = {"id": hit.iri, "name": hit.label(lang), "notable": [
+            {"id": t, "name": index.type_name(t, lang, vocabulary_label)}
+            for t in hit.data.get("types", ())]}
+        description = hit.description(lang)
+        if description:
+            entry["description"] = description
+        result.append(entry)
+    return jsonify({"result": result})
+
+
+def term_matches(prefix: str, iri: str, names: dict) -> bool:
+    """Whether a word of a term's names or its local name begins with ``prefix`` (folded)."""
+    wanted = ti.fold(prefix)
+    words = {w for n in names.values() if n for w in ti.index_terms(n)}
+    words |= set(ti.index_terms(ti.humanised(iri)))
+    text = " ".join(ti.fold(n) for n in names.values() if n)
+    return text.startswith(wanted) or any(w.startswith(wanted) for w in words)
+
+
+@bp.get("/reconcile/suggest/type")
+def suggest_type() -> Response:
+    """Classes of the graph whose names begin with ``prefix``, the most used first."""
+    index, lang = get_index(), language()
+    prefix = text_arg("prefix")
+    found = sorted((t for t in index.types.values() if term_matches(prefix, t["iri"], t["name"])),
+                   key=lambda t: (-t.get("count", 0), t["iri"]))
+    return jsonify({"result": [
+        {"id": t["iri"], "name": index.type_name(t["iri"], lang, vocabulary_label),
+         "description": ti.short_name(t["iri"])} for t in found[:SUGGESTIONS]]})
+
+
+@bp.get("/reconcile/suggest/property")
+def suggest_property() -> Response:
+    """Properties of the graph whose names begin with ``prefix`` (of ``type``'s instances)."""
+    index, lang = get_index(), language()
+    prefix = text_arg("prefix")
+    type_iri = type_arg(index)
+    found = sorted((p for p in index.properties.values()
+                    if term_matches(prefix, p["iri"], p["name"])
+                    and (type_iri is None or type_iri in p.get("types", ()))),
+                   key=lambda p: (-p.get("count", 0), p["iri"]))
+    return jsonify({"result": [
+        {"id": p["iri"], "name": index.property_name(p["iri"], lang, vocabulary_label),
+         "description": ti.short_name(p["iri"])} for p in found[:SUGGESTIONS]]})
+
+
+@bp.get("/reconcile/propose_properties")
+def propose_properties() -> Response:
+    """The properties worth fetching for the instances of ``type``."""
+    index = get_index()
+    limit = number_arg("limit", MAX_LIMIT, MAX_LIMIT) or MAX_LIMIT
+    return jsonify(extension.propose(index, type_arg(index), limit, language()))
+
+
+# --------------------------------------------------------------------------- preview, view
+
+def resource_arg(index: SearchIndex) -> Hit:
+    """The indexed resource ``id`` names (400 without one, 404 when there is none)."""
+    iri = (request.args.get("id") or "").strip()
+    if not iri:
+        raise BadRequest("Missing id: give the IRI of a resource as id=….")
+    hit = index.get([iri[:2000]]).get(iri)
+    if hit is None:
+        raise NotFound()
+    return hit
+
+
+@bp.get("/reconcile/preview")
+def preview() -> Response:
+    """A small HTML card of a resource, for a reconciliation client's frame."""
+    index, lang = get_index(), language()
+    hit = resource_arg(index)
+    other = "en" if lang == "it" else "it"
+    href, external = href_for(hit.iri)
+    card = {
+        "iri": hit.iri, "label": hit.label(lang), "href": href, "external": external,
+        "other_label": hit.label(other) if hit.label(other) != hit.label(lang) else None,
+        "other_lang": other, "description": hit.description(lang), "host": hit.data.get("host"),
+        "type": index.type_name(hit.type, lang, vocabulary_label) if hit.type else None,
+    }
+    body = render_template("reconcile_preview.html", card=card, **page_context(lang))
+    return Response(body, content_type="text/html; charset=utf-8")
+
+
+@bp.get("/reconcile/view")
+def view() -> Response:
+    """303 to the page of a resource (only resources of the graph: no open redirect)."""
+    hit = resource_arg(get_index())
+    return redirect(href_for(hit.iri)[0], code=303)

@@ -1,0 +1,186 @@
+"""The SPARQL endpoint ``/sparql`` (blueprint ``sparql``): the SPARQL 1.1 Protocol query
+operation, read-only, its service description, and the HTML query page (blueprint
+``querypage``, :mod:`poli_kg.web.sparql.querypage`).
+
+Requests (https://www.w3.org/TR/sparql11-protocol/#query-operation):
+
+* ``GET /sparql?query=...``
+* ``POST /sparql`` with ``application/x-www-form-urlencoded`` (``query=...``)
+* ``POST /sparql`` with ``application/sparql-query`` (the query is the body)
+
+each with optional, repeatable ``default-graph-uri`` / ``named-graph-uri`` and an
+optional ``format`` (``json``, ``xml``, ``csv``, ``tsv``, ``turtle``/``ttl``,
+``nt``/``ntriples``, ``jsonld``, ``rdfxml``, or a media type) that overrides
+``Accept`` (:mod:`~poli_kg.web.sparql.formats`).  ``GET /sparql`` without a query
+answers a SPARQL 1.1 Service Description (RDF clients;
+:mod:`~poli_kg.web.sparql.description`) or the HTML query page (browsers).
+
+Safe by default (:mod:`~poli_kg.web.sparql.protocol`):
+
+* SPARQL Update in any form (``update=``, ``application/sparql-update``, an update
+  sent as ``query``) -> 403;
+* ``SERVICE`` -> 403 (the engines would send HTTP requests);
+* ``FROM`` / ``FROM NAMED`` / ``default-graph-uri`` / ``named-graph-uri`` naming a
+  graph outside the dataset -> 400 listing the dataset's graphs (nothing is fetched);
+* queries longer than ``MAX_QUERY_LENGTH`` characters -> 413;
+* queries nesting deeper than ``MAX_QUERY_NESTING`` (see :func:`poli_kg.store.lexer.nesting`:
+  brackets and chains such as ``a+b+…``; the engines would run out of stack) -> 400;
+* queries run in killable child processes (:mod:`poli_kg.store.executor`): longer than
+  ``QUERY_TIMEOUT`` seconds, or using more memory than the executor's limit -> 503;
+* a remote store (``sparql:URL``) that stops the query at its own time limit, or marks its
+  answer as incomplete (:class:`~poli_kg.store.StoreTimeout`) -> 503 saying so (make the
+  query narrower; no ``Retry-After``: the same query would meet the same limit); a store
+  that cannot be reached or opened -> 503 with ``Retry-After`` (logged; the store's own
+  words may name hosts or paths and are never sent);
+* at most ``MAX_RESULTS`` solutions (SELECT) or triples (CONSTRUCT, DESCRIBE) are
+  returned.  Every result carries ``X-Result-Count: <n>`` and
+  ``X-Result-Truncated: true|false`` headers (``true`` when the cap cut it short).
+
+Responses have ``Content-Type: <type>; charset=utf-8`` and ``Vary: Accept``; errors
+are short ``text/plain`` messages (see :mod:`poli_kg.web.base.errors`).
+
+This module is where a request meets the store: the other modules of the package read,
+check and describe without asking it.  The view records the query's form, time and
+result size in :data:`flask.g` for the access log (:mod:`poli_kg.web.base.accesslog`).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, current_app, g, request
+from werkzeug.exceptions import BadRequest, Forbidden, InternalServerError, ServiceUnavailable
+
+from poli_kg import store as store_module
+from poli_kg.store import (
+    SPARQL_RESULTS_JSON, ChildFailed, QueryEvaluationError, QueryRefused, QueryResult,
+    QuerySyntaxError, QueryTimeout, StoreTimeout, StoreUnavailable,
+)
+from poli_kg.store.executor import QueryMemoryExceeded
+from poli_kg.store.lexer import QueryInfo
+from poli_kg.web.base.settings import DEFAULT_MAX_QUERY_LENGTH, DEFAULT_MAX_QUERY_NESTING
+from poli_kg.web.sparql.description import description_format, endpoint_url, service_description
+from poli_kg.web.sparql.formats import Format, choose_format
+from poli_kg.web.sparql.protocol import ProtocolRequest, check_query, read_protocol_request
+from poli_kg.web.sparql.querypage import render_query_page
+
+log = logging.getLogger(__name__)
+bp = Blueprint("sparql", __name__)
+
+STORE_UNAVAILABLE = "The store is not available; the incident has been logged."
+STORE_RETRY_AFTER = 30
+"""Seconds a client is asked to wait (``Retry-After``) when the store is not available."""
+STORE_STOPPED_QUERY = (
+    "The query was stopped by the store: it reached the store's own time limit, or the "
+    "store marked its answer as incomplete (partial results are never passed on). "
+    "Make the query narrower (more selective patterns, or a LIMIT) and try again.")
+
+
+@bp.route("/sparql", methods=["GET", "POST"])
+def endpoint() -> Response:
+    """SPARQL 1.1 Protocol query operation; without a query, the service description."""
+    req = read_protocol_request()
+    if req.query is None:
+        if request.method == "POST":
+            raise BadRequest("Missing query: POST query=... (form) or an "
+                             "application/sparql-query body.")
+        fmt = description_format(req.format, request.headers.get("Accept"))
+        if fmt is None:
+            return current_app.make_response(render_query_page())
+        return describe_service(fmt)
+    config = current_app.config
+    info = check_query(req.query, req, _dataset_graphs,
+                       int(config.get("MAX_QUERY_LENGTH", DEFAULT_MAX_QUERY_LENGTH)),
+                       int(config.get("MAX_QUERY_NESTING", DEFAULT_MAX_QUERY_NESTING)))
+    g.sparql_form = info.form
+    if info.form is None:  # not a query: let the parser say why
+        media_type = SPARQL_RESULTS_JSON
+    else:
+        media_type = choose_format(info.form, request.headers.get("Accept"), req.format).media_type
+    result = execute(req, info, media_type)
+    _record(result)
+    response = Response(result.body, content_type=f"{result.media_type}; charset=utf-8")
+    response.headers["X-Result-Count"] = str(result.count)
+    response.headers["X-Result-Truncated"] = "true" if result.truncated else "false"
+    return response
+
+
+def _record(result: QueryResult) -> None:
+    """Leave what the access log records of a query in :data:`flask.g`."""
+    g.sparql_form = result.form
+    g.query_ms = round(result.query_ms, 2)
+    g.result_count = result.count
+    g.result_truncated = result.truncated
+    g.result_cached = result.cached
+
+
+def execute(req: ProtocolRequest, info: QueryInfo, media_type: str) -> QueryResult:
+    """Run the query in a child process and map failures to HTTP errors."""
+    assert req.query is not None
+    try:
+        return store_module.get_store().execute(
+            req.query, form=info.form, media_type=media_type,
+            default_graph_uris=req.default_graph_uris, named_graph_uris=req.named_graph_uris)
+    except QueryMemoryExceeded as exc:
+        raise ServiceUnavailable(
+            f"The query was stopped: it needed more than {exc.limit // 2**20} MB of memory. "
+            "Make it more selective or add a LIMIT.") from exc
+    except QueryTimeout as exc:
+        raise ServiceUnavailable(
+            f"The query was stopped: it did not finish within "
+            f"{current_app.config.get('QUERY_TIMEOUT', 30)} s. Make it more selective "
+            "or add a LIMIT.") from exc
+    except QuerySyntaxError as exc:
+        raise BadRequest(f"Syntax error: {exc}") from exc
+    except QueryRefused as exc:
+        raise Forbidden(str(exc)) from exc
+    except QueryEvaluationError as exc:
+        raise BadRequest(str(exc)) from exc
+    except StoreTimeout as exc:
+        log.warning("the store stopped the query: %s", exc)  # the store's words: logged only
+        raise ServiceUnavailable(STORE_STOPPED_QUERY) from exc
+    except StoreUnavailable as exc:
+        raise _store_unavailable(exc) from exc
+    except ChildFailed as exc:
+        log.error("query process failed: %s", exc)
+        raise InternalServerError("The query process failed; the incident has been logged.") \
+            from exc
+
+
+def describe_service(fmt: Format) -> Response:
+    """The service description in ``fmt``, with the store's graphs and their sizes."""
+    store = store_module.get_store()
+    try:
+        sizes = store.graph_sizes()
+        graphs = store.named_graphs
+    except QueryTimeout as exc:
+        log.error("store unavailable: %s", exc)
+        raise ServiceUnavailable(STORE_UNAVAILABLE) from exc
+    except StoreUnavailable as exc:
+        raise _store_unavailable(exc) from exc
+    body = service_description(endpoint_url(), sizes, graphs).serialize(format=fmt.rdflib_name)
+    return Response(body, content_type=f"{fmt.media_type}; charset=utf-8")
+
+
+def _dataset_graphs() -> tuple[str, ...]:
+    """The dataset's named graphs (answered by the store, cached)."""
+    try:
+        return store_module.get_store().named_graphs
+    except QueryTimeout as exc:
+        raise ServiceUnavailable(f"The store did not answer: {exc}.") from exc
+    except StoreUnavailable as exc:
+        raise _store_unavailable(exc) from exc
+
+
+def _store_unavailable(exc: StoreUnavailable) -> ServiceUnavailable:
+    """The 503 for a store that cannot answer (logged; the details are not sent)."""
+    log.error("store unavailable: %s", exc)
+    return ServiceUnavailable(STORE_UNAVAILABLE, retry_after=STORE_RETRY_AFTER)
+
+
+@bp.after_app_request
+def add_vary(response: Response) -> Response:
+    """``Vary: Accept`` on every /sparql response (errors included)."""
+    if request.path.rstrip("/") == "/sparql":
+        response.vary.add("Accept")
+    return response

@@ -1,0 +1,78 @@
+"""The SPARQL 1.1 Service Description of the endpoint (``GET /sparql`` without a query).
+
+RDF clients get the description in the format they ask for (:data:`GRAPH_FORMATS`):
+the endpoint's URL, the query language, the result formats, and the dataset — a default
+graph that is the union of the named graphs, each with its number of triples (the view
+asks the store for them).  A browser asking for HTML gets the query page instead
+(:func:`description_format` says which).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from flask import current_app, request
+from rdflib import BNode, Graph, Literal, Namespace, URIRef
+from rdflib.namespace import RDF, VOID, XSD
+from werkzeug.exceptions import NotAcceptable
+
+from poli_kg.namespaces import SD, bind_prefixes
+from poli_kg.web.base.conneg import negotiate
+from poli_kg.web.sparql.formats import (
+    GRAPH_FORMATS, RESULT_FORMATS, Format, available, choose_format, offers,
+)
+
+FORMATS_NS = Namespace("http://www.w3.org/ns/formats/")
+HTML = "text/html"
+XHTML = "application/xhtml+xml"
+
+
+def endpoint_url() -> str:
+    """Absolute URL of the endpoint: ``PUBLIC_URL`` + ``/sparql``, or from the request's host."""
+    public = current_app.config.get("PUBLIC_URL")
+    if public:
+        return public.rstrip("/") + "/sparql"
+    return request.host_url.rstrip("/") + "/sparql"
+
+
+def service_description(endpoint: str, sizes: dict[str, int], graphs: Sequence[str]) -> Graph:
+    """The SPARQL 1.1 Service Description of this endpoint."""
+    graph = bind_prefixes(Graph())
+    graph.bind("formats", FORMATS_NS)
+    service, dataset, default = BNode(), BNode(), BNode()
+    graph.add((service, RDF.type, SD.Service))
+    graph.add((service, SD.endpoint, URIRef(endpoint)))
+    graph.add((service, SD.supportedLanguage, SD.SPARQL11Query))
+    graph.add((service, SD.feature, SD.UnionDefaultGraph))
+    for fmt in (*RESULT_FORMATS, *GRAPH_FORMATS):
+        graph.add((service, SD.resultFormat, FORMATS_NS[fmt.w3c]))
+    graph.add((service, SD.defaultDataset, dataset))
+    graph.add((dataset, RDF.type, SD.Dataset))
+    graph.add((dataset, SD.defaultGraph, default))
+    graph.add((default, RDF.type, SD.Graph))
+    for iri in graphs:
+        named, described = BNode(), BNode()
+        graph.add((dataset, SD.namedGraph, named))
+        graph.add((named, RDF.type, SD.NamedGraph))
+        graph.add((named, SD.name, URIRef(iri)))
+        graph.add((named, SD.graph, described))
+        graph.add((described, RDF.type, SD.Graph))
+        graph.add((described, VOID.triples, Literal(sizes.get(iri, 0), datatype=XSD.integer)))
+    return graph
+
+
+def description_format(format_param: Sequence[str], accept: str | None) -> Format | None:
+    """The format to describe the service in; None when the client prefers the HTML page."""
+    if any(v.strip() for v in format_param):
+        return choose_format("CONSTRUCT", None, format_param)
+    pairs = offers(GRAPH_FORMATS)
+    chosen = negotiate(accept, [m for m, _ in pairs] + [HTML, XHTML])
+    if chosen is None:
+        raise NotAcceptable(
+            "GET /sparql without a query answers the service description in\n"
+            + available(GRAPH_FORMATS)
+            + "\nor the HTML query page (text/html)"
+            + "\nand none of these is in the Accept header. To query, pass query=...")
+    if chosen in (HTML, XHTML):
+        return None
+    return dict(pairs)[chosen]

@@ -1,0 +1,155 @@
+"""One SPARQL 1.1 Protocol query operation: read it from the request and check it.
+
+:func:`read_protocol_request` reads the three ways of sending a query (GET, form POST,
+``application/sparql-query`` POST) and refuses updates; :func:`check_query` refuses what
+this read-only endpoint does not do (see :mod:`poli_kg.web.sparql`), before the store is
+asked to run anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl
+
+from flask import request
+from werkzeug.datastructures import CombinedMultiDict, MultiDict
+from werkzeug.exceptions import BadRequest, Forbidden, RequestEntityTooLarge, UnsupportedMediaType
+
+from poli_kg.store.lexer import QueryInfo, nesting, scan
+from poli_kg.web.base.settings import DEFAULT_MAX_QUERY_NESTING
+
+UPDATE_REFUSED = "SPARQL Update is not allowed: this endpoint is read-only."
+SERVICE_REFUSED = (
+    "SERVICE (federated query) is not allowed: this endpoint queries only its own dataset."
+)
+
+
+@dataclass
+class ProtocolRequest:
+    """The parameters of one SPARQL protocol request."""
+
+    query: str | None
+    default_graph_uris: list[str] = field(default_factory=list)
+    named_graph_uris: list[str] = field(default_factory=list)
+    format: list[str] = field(default_factory=list)
+
+
+# -- reading the request ----------------------------------------------------------------
+
+def _single(values: list[str], name: str) -> str | None:
+    """The one value of a parameter that may be given at most once."""
+    if len(values) > 1:
+        raise BadRequest(f"Give the {name} parameter once, not {len(values)} times.")
+    return values[0] if values else None
+
+
+def _require_utf8(raw: bytes, what: str) -> None:
+    """400 unless ``raw`` (a query string or form body) decodes as UTF-8 throughout.
+
+    werkzeug replaces undecodable bytes by U+FFFD, which would silently change the query.
+    """
+    try:
+        parse_qsl(raw.decode("utf-8"), keep_blank_values=True, encoding="utf-8",
+                  errors="strict")
+    except UnicodeDecodeError as exc:
+        raise BadRequest(f"The {what} is not valid UTF-8: percent-encode the UTF-8 bytes "
+                         "of the query.") from exc
+
+
+def _read_post() -> tuple[MultiDict[str, str] | CombinedMultiDict[str, str], str | None]:
+    """The parameters and the query of a POST: a form, or an application/sparql-query body."""
+    mimetype = request.mimetype
+    if mimetype == "application/sparql-update":
+        raise Forbidden(UPDATE_REFUSED)
+    if mimetype == "application/sparql-query":
+        _require_utf8(request.query_string, "URL's query string")
+        charset = request.mimetype_params.get("charset", "utf-8")
+        try:
+            query = request.get_data(cache=False).decode(charset)
+        except (LookupError, UnicodeDecodeError) as exc:
+            raise BadRequest(f"The query is not valid {charset} text.") from exc
+        if "query" in request.args:
+            raise BadRequest("With Content-Type application/sparql-query the query is "
+                             "the request body, not a query parameter.")
+        return request.args, query
+    if mimetype in ("application/x-www-form-urlencoded", "multipart/form-data", ""):
+        _require_utf8(request.query_string, "URL's query string")
+        if mimetype == "application/x-www-form-urlencoded":
+            _require_utf8(request.get_data(cache=True), "form")
+        params = CombinedMultiDict([request.form, request.args])
+        return params, _single(params.getlist("query"), "query")
+    raise UnsupportedMediaType(
+        f"Content-Type {mimetype} is not supported. POST a query as "
+        "application/x-www-form-urlencoded (query=...) or as application/sparql-query.")
+
+
+def read_protocol_request() -> ProtocolRequest:
+    """Parse the current request as a SPARQL protocol query operation.
+
+    Raises the HTTP errors of the protocol: 403 for updates, 415 for unknown
+    content types, 400 for malformed parameters.
+    """
+    params: MultiDict[str, str] | CombinedMultiDict[str, str]
+    if request.method == "POST":
+        params, query = _read_post()
+    else:
+        _require_utf8(request.query_string, "URL's query string")
+        params = request.args
+        query = _single(params.getlist("query"), "query")
+    if "update" in params:
+        raise Forbidden(UPDATE_REFUSED)
+    return ProtocolRequest(
+        query=query,
+        default_graph_uris=[u.strip() for u in params.getlist("default-graph-uri")],
+        named_graph_uris=[u.strip() for u in params.getlist("named-graph-uri")],
+        format=params.getlist("format"),
+    )
+
+
+# -- checking the query -----------------------------------------------------------------
+
+def check_query(query: str, req: ProtocolRequest, dataset_graphs: Callable[[], Sequence[str]],
+                max_length: int, max_nesting: int = DEFAULT_MAX_QUERY_NESTING) -> QueryInfo:
+    """Refuse what this endpoint does not do; return what the lexer found.
+
+    ``dataset_graphs`` answers the dataset's named graphs; it is called only when the
+    query or the request names a graph.
+    """
+    if not query.strip():
+        raise BadRequest("The query is empty.")
+    if len(query) > max_length:
+        raise RequestEntityTooLarge(
+            f"The query is {len(query)} characters long; this endpoint accepts queries of "
+            f"at most {max_length} characters.")
+    depth = nesting(query)
+    if depth > max_nesting:
+        raise BadRequest(
+            f"The query nests too deeply ({depth} levels of brackets and chained operators "
+            f"such as a+b+…, {{…}} UNION {{…}} …, ?s ?p ?o1, ?o2 …); this endpoint accepts "
+            f"at most {max_nesting}. Flatten it, e.g. with VALUES or FILTER(?x IN (…)).")
+    info = scan(query)
+    if info.is_update:
+        raise Forbidden(UPDATE_REFUSED)
+    if info.service:
+        raise Forbidden(SERVICE_REFUSED)
+    _check_graphs(info, req, dataset_graphs)
+    return info
+
+
+def _check_graphs(info: QueryInfo, req: ProtocolRequest,
+                  dataset_graphs: Callable[[], Sequence[str]]) -> None:
+    """400 listing the dataset's graphs when the query or the request names another one."""
+    graphs = [*info.from_graphs, *info.from_named_graphs,
+              *req.default_graph_uris, *req.named_graph_uris]
+    if not graphs and not info.unresolved_graphs:
+        return
+    own = dataset_graphs()
+    unknown = [f"<{iri}>" for iri in dict.fromkeys(graphs) if iri not in own]
+    unknown += [f"{text!r} (write FROM <iri>)" for text in info.unresolved_graphs]
+    if unknown:
+        raise BadRequest(
+            "Unknown graph " + ", ".join(unknown) + ". This endpoint queries only its "
+            "own dataset and fetches nothing; its named graphs are:\n"
+            + "\n".join(f"  <{iri}>" for iri in own)
+            + "\n(the default graph is their union)")
