@@ -14,7 +14,8 @@ inferred triples) with the same matching rules and scores (:mod:`poli_kg.store.s
 * **FTS5** — the same documents in an SQLite FTS5 table with prefix indexes; FTS5 has no
   typo matching, so the index also holds every term's deletions up to two letters
   (SymSpell), looked up and checked with an edit distance in Python; the scores are summed
-  by SQL over one ``MATCH`` per way a word may match.
+  by SQL over one ``MATCH`` per way a word may match (without tantivy's BM25 tie-break, so
+  the two may order names matched alike differently).
 
 Queries: ``--queries`` names of indexed resources, deterministic, each made into one of five
 variants: the whole name; its folded form (no case, no accents); two of its words; a word's
@@ -144,12 +145,15 @@ class Fts5:
             CREATE TABLE keys(key TEXT, id INTEGER);
             CREATE TABLE types(type TEXT, id INTEGER);
             CREATE TABLE deletes(variant TEXT, term TEXT);
+            CREATE TABLE bonus(code INTEGER PRIMARY KEY, value REAL);
         """)
+        db.executemany("INSERT INTO bonus VALUES (?, ?)", search.BONUSES.items())
         vocabulary: set[str] = set()
         for n, doc in enumerate(docs, 1):
             db.execute("INSERT INTO docs(rowid, terms, text) VALUES (?, ?, ?)",
                        (n, " ".join(doc.terms), " ".join(doc.text)))
-            db.execute("INSERT INTO meta VALUES (?, ?, ?)", (n, doc.kind, json.dumps(doc.data)))
+            db.execute("INSERT INTO meta VALUES (?, ?, ?)",
+                       (n, ti.kind_code(doc.kind, doc.group), json.dumps(doc.data)))
             db.executemany("INSERT INTO keys VALUES (?, ?)", [(k, n) for k in doc.keys])
             db.executemany("INSERT INTO types VALUES (?, ?)", [(t, n) for t in doc.types])
             vocabulary.update(doc.terms)
@@ -206,8 +210,7 @@ class Fts5:
         sql = (f"WITH {', '.join(ctes)} SELECT meta.data, COUNT(*) OVER () FROM w0 {joins} "
                f"JOIN meta USING (id) ORDER BY {total} + CASE WHEN id IN (SELECT id FROM keys "
                f"WHERE key IN ({','.join('?' * len(keys))})) THEN {search.NAME_BONUS} ELSE 0 END "
-               f"+ CASE meta.kind WHEN 0 THEN {search.KIND_BONUS[ti.MAIN]} "
-               f"WHEN 1 THEN {search.KIND_BONUS[ti.OTHER]} ELSE 0 END DESC, id LIMIT ?")
+               "+ COALESCE((SELECT value FROM bonus WHERE code = meta.kind), 0) DESC, id LIMIT ?")
         rows = self.db.execute(sql, args + keys + [limit]).fetchall()
         return (rows[0][1] if rows else 0), [json.loads(data)["iri"] for data, _n in rows]
 

@@ -10,6 +10,7 @@
 * HTML is written in Jinja templates, each extending the one base template.
 
 Every import counts, those inside functions too: a lazy import is still a dependency.
+Only imports under ``if TYPE_CHECKING:`` are left out: they exist for annotations alone.
 """
 
 from __future__ import annotations
@@ -52,12 +53,22 @@ def resolve(name: str) -> str | None:
     return name or None
 
 
+def runtime_nodes(tree: ast.AST):
+    """Every node of ``tree`` but those under ``if TYPE_CHECKING:`` (annotations only)."""
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, ast.If) and ast.unparse(node.test).endswith("TYPE_CHECKING"):
+            yield from (n for child in node.orelse for n in [child, *runtime_nodes(child)])
+            continue
+        yield node
+        yield from runtime_nodes(node)
+
+
 @functools.cache
 def imports_of(module: str) -> frozenset[str]:
     """Package modules ``module`` imports (``from pkg import sub`` counts as ``pkg.sub``)."""
     tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
     found = set()
-    for node in ast.walk(tree):
+    for node in runtime_nodes(tree):
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:

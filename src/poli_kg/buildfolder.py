@@ -24,6 +24,18 @@ A running server answers from one build only: :class:`ServedBuild` resolves the 
 once and holds the resolved folder with a shared ``flock`` on the folder itself for the
 server's lifetime; :func:`prune` deletes a folder only while it holds an exclusive
 ``flock`` on it (taken with ``LOCK_NB``: a folder a server holds is skipped).
+
+Releases are frozen copies of a build, one folder per semantic version, in a releases
+folder beside the output (:func:`releases_dir_for`; ``releases/`` next to ``public/``)::
+
+    releases/1.0.0/       poli-kg.ttl …, SHA256SUMS, build.json, assets/, csvw/ as built,
+                          the release notes and the changes since the previous release,
+                          and the release manifest (:data:`RELEASE_INFO`)
+    releases/.1.1.0-tmp-… a release being written (renamed into place when complete)
+    .releases-lock/       flock()ed while a release is written
+
+:func:`version_key` orders versions by Semantic Versioning 2.0.0 precedence and
+:func:`release_versions` lists the releases in that order.
 """
 
 from __future__ import annotations
@@ -53,6 +65,15 @@ CSVW_DIR = "csvw"          # the statistics as CSV tables with CSV on the Web me
 CHECKSUMS = "SHA256SUMS"
 STAMP_FORMAT = "%Y%m%dT%H%M%S%fZ"   # build folders are named .{name}-{stamp}[-n]
 STAMP_RE = r"\d{8}T\d{12}Z(?:-\d+)?"
+
+# Files of a release folder (see the module docstring), beside the build's own files.
+RELEASES_DIR = "releases"          # its default name, beside the build output
+RELEASE_INFO = "release.json"      # the release manifest: version, date, changes, files
+RELEASE_NOTES = "CHANGES.md"       # what changed since the previous release, readable
+RELEASE_PATCH = "changes.rdfp"     # the same as an RDF Patch
+RELEASE_ADDED = "added.nq"         # the quads added since the previous release
+RELEASE_REMOVED = "removed.nq"     # the quads removed since the previous release
+CATALOG_FILE = "catalog.ttl"       # a catalogue snapshot, copied when a build folder holds one
 
 
 class BuildError(Exception):
@@ -247,3 +268,61 @@ def _hold(out_dir: Path, attempts: int = 5) -> tuple[Path, int] | None:
             return folder, fd
         os.close(fd)
     return None
+
+
+# --------------------------------------------------------------------------- releases
+
+_IDENTIFIER = r"(?:0|[1-9]\d*|\d*[A-Za-z-][0-9A-Za-z-]*)"
+VERSION_RE = re.compile(
+    rf"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-({_IDENTIFIER}(?:\.{_IDENTIFIER})*))?")
+"""A release version: ``MAJOR.MINOR.PATCH`` with an optional pre-release (``1.0.0-rc.1``).
+
+Semantic Versioning 2.0.0 without build metadata (``+…``): two versions that differ only
+there would have the same precedence, and ``+`` reads as a space in a query string."""
+MAX_VERSION_LENGTH = 64
+
+
+def is_version(text: str) -> bool:
+    """Whether ``text`` is a release version (see :data:`VERSION_RE`)."""
+    return len(text) <= MAX_VERSION_LENGTH and VERSION_RE.fullmatch(text) is not None
+
+
+def version_key(version: str) -> tuple:
+    """A sort key giving Semantic Versioning precedence (``1.0.0-rc.1 < 1.0.0 < 1.0.1``).
+
+    Raises ``ValueError`` when ``version`` is not a release version.
+    """
+    match = VERSION_RE.fullmatch(version) if len(version) <= MAX_VERSION_LENGTH else None
+    if match is None:
+        raise ValueError(f"{version!r} is not a version MAJOR.MINOR.PATCH[-PRERELEASE] "
+                         "(Semantic Versioning 2.0.0, e.g. 1.2.0 or 1.2.0-rc.1)")
+    major, minor, patch, pre = match.groups()
+    if pre is None:
+        return (int(major), int(minor), int(patch), 1, ())
+    # numeric identifiers sort numerically and before alphanumeric ones (SemVer §11)
+    ids = tuple((0, int(i), "") if i.isdigit() else (1, 0, i) for i in pre.split("."))
+    return (int(major), int(minor), int(patch), 0, ids)
+
+
+def releases_dir_for(out_dir: Path | str, releases: Path | str | None = None) -> Path:
+    """The releases folder: ``releases`` if given, else :data:`RELEASES_DIR` beside ``out_dir``."""
+    if releases is not None:
+        return Path(releases)
+    return Path(out_dir).parent / RELEASES_DIR
+
+
+def release_versions(releases_dir: Path | str) -> list[str]:
+    """The versions released in ``releases_dir``, lowest first.
+
+    A release is a real folder (not a symlink) named by its version and holding its
+    manifest; anything else (a release being written, a stray file) is not listed.
+    """
+    try:
+        entries = list(os.scandir(releases_dir))
+    except OSError:
+        return []
+    found = [e.name for e in entries
+             if is_version(e.name) and e.is_dir(follow_symlinks=False)
+             and os.path.isfile(os.path.join(e.path, RELEASE_INFO))]
+    return sorted(found, key=version_key)
+

@@ -31,11 +31,17 @@ TERMS = "terms"    # terms of its names: labels, alternative labels, notations
 KEYS = "keys"      # each whole name, folded (raw): the bonus of an exact name
 TEXT = "text"      # terms of its description, its website's host and its types' names
 TYPES = "types"    # its classes, asserted and inferred (raw IRIs: the type filter)
-KIND = "kind"      # MAIN, OTHER or RECORD
+KIND = "kind"      # kind_code(): MAIN, OTHER or RECORD, and the group of a main resource
 DATA = "data"      # stored JSON: what a hit shows (labels, type, description, host)
 
 # Kinds of resources: main resources rank before the records about them.
 MAIN, OTHER, RECORD = 0, 1, 2
+GROUPS = 10   # main resources come in groups (poles, organisations, …), the first first
+
+
+def kind_code(kind: int, group: int = 0) -> int:
+    """The value of the KIND field: the kind, and the group of a main resource."""
+    return kind * GROUPS + min(group, GROUPS - 1)
 
 MAX_TERM_CHARS = 64   # longer runs (hashes, URLs pasted as text) are not indexed
 
@@ -46,11 +52,16 @@ _COMPOUND = re.compile(r"[^\W_]+(?:[.\-'’&/][^\W_]+)*")
 _PART = re.compile(r"[^\W_]+")
 
 
+def clean(text: str) -> str:
+    """``text`` without lone surrogates (JSON may carry them; they are not text)."""
+    return text if text.isascii() else text.encode("utf-8", "ignore").decode("utf-8")
+
+
 def fold(text: str) -> str:
     """``text`` without accents and case: "Città" → "citta", "Straße" → "strasse"."""
     if text.isascii():
         return text.lower()
-    bare = _COMBINING.sub("", unicodedata.normalize("NFKD", text))
+    bare = _COMBINING.sub("", unicodedata.normalize("NFKD", clean(text)))
     return bare.casefold().translate(_SPECIAL_LETTERS)
 
 

@@ -147,7 +147,7 @@ def test_example_runs_and_shows_rows_with_links(live_server, session):
             assert href.startswith(("http://", "https://", "urn:", "mailto:")), href
 
     # where the linked-data pages exist, a local link leads to the resource's page
-    if importlib.util.find_spec("poli_kg.web.linkeddata") is not None:
+    if importlib.util.find_spec("poli_kg.web.resources") is not None:
         resource = next((href for href, _ in links if href.startswith("/id/")), None)
         if resource is not None:
             landed = page.request.get(live_server + resource, headers={"Accept": "text/html"})

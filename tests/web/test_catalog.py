@@ -30,8 +30,8 @@ from rdflib.compare import isomorphic
 from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, RDF, RDFS, SH, SKOS, XSD
 
 from poli_kg.graph.pipeline import DOWNLOAD_FILES, read_build_info
-from poli_kg.web.base.dataset import CATALOG, CONTACT_POINT, DATASET, SERVICE
 from poli_kg.namespaces import DCATAPIT, ID, ONTOLOGY_IRI, SPDX, VCARD
+from poli_kg.web.base.dataset import CATALOG, CONTACT_POINT, DATASET, SERVICE
 from tests.conftest import ROOT
 
 REFERENCE = ROOT.parent / "shared" / "reference"

@@ -21,9 +21,9 @@ from rdflib.compare import isomorphic
 from rdflib.namespace import DCTERMS, FOAF, RDF, VOID, XSD
 
 from poli_kg.buildfolder import DOWNLOAD_FILES, read_build_info
+from poli_kg.namespaces import BASE, GRAPH, ID, NAMED_GRAPHS, PKG, QB
 from poli_kg.web.base import dataset_statistics
 from poli_kg.web.base.dataset import DATASET
-from poli_kg.namespaces import BASE, GRAPH, ID, NAMED_GRAPHS, PKG, QB
 
 CC_BY = URIRef("https://creativecommons.org/licenses/by/4.0/")
 RDF_DUMPS = sorted(n for n in [*DOWNLOAD_FILES, *(f + ".gz" for f in DOWNLOAD_FILES)]

@@ -295,6 +295,6 @@ def _tantivy_document(doc: Document) -> tantivy.Document:
     out.add_text(ti.TEXT, " ".join(doc.text))
     for type_iri in doc.types:
         out.add_text(ti.TYPES, type_iri)
-    out.add_unsigned(ti.KIND, doc.kind)
+    out.add_unsigned(ti.KIND, ti.kind_code(doc.kind, doc.group))
     out.add_bytes(ti.DATA, json.dumps(doc.data, ensure_ascii=False).encode("utf-8"))
     return out

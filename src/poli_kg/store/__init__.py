@@ -71,7 +71,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask
 from rdflib import Graph
 from rdflib.term import Identifier
 
@@ -82,6 +82,7 @@ from poli_kg.store.backend import (
     BACKEND_FORMS, BACKENDS, Backend, bind, graph_from_terms, parse_spec, rows_from_terms,
     sparql_term,
 )
+from poli_kg.store.current import EXTENSION, get_store
 from poli_kg.store.cache import ResultCache
 from poli_kg.store.errors import (
     QueryError, QueryEvaluationError, QueryRefused, QuerySyntaxError, StoreTimeout,
@@ -328,16 +329,10 @@ def init_app(app: Flask) -> None:
     Config keys: ``STORE`` (backend spec), ``BUILD_DIR``, ``QUERY_TIMEOUT`` (s),
     ``MAX_RESULTS``, ``QUERY_CACHE_MB`` (:class:`ResultCache` size; 0: none).
     """
-    app.extensions["poli_kg.store"] = Store(
+    app.extensions[EXTENSION] = Store(
         app.config.get("STORE", "oxigraph"),
         app.config.get("BUILD_DIR", "public"),
         timeout=float(app.config.get("QUERY_TIMEOUT", 30)),
         max_results=int(app.config.get("MAX_RESULTS", 10000)),
         cache_bytes=int(float(app.config.get("QUERY_CACHE_MB", 32)) * 2**20),
     )
-
-
-def get_store(app: Flask | None = None) -> Store:
-    """The :class:`Store` of ``app`` (default: the current application)."""
-    store: Store = (app or current_app).extensions["poli_kg.store"]
-    return store

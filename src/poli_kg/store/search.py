@@ -3,16 +3,19 @@
 The index is a folder of the build (written by the build, see :mod:`poli_kg.graph.index`),
 so searching never touches the triple store: it answers the same on every backend, the
 remote ``sparql:URL`` store included, and it answers the build the server holds
-(``Store.build``).
+(:func:`get_index` is given ``Store.build``).
 
 Matching (per query word, best of): the word itself (score 4), a term it begins (2, for
 type-ahead), a term within one edit for words of 5+ letters and two for 8+ (1; the last word
 also as the beginning of a term within those edits), a word of the description, host or type
 names (0.5 exact, 0.25 as a prefix).  Words are folded like the index's terms (case, accents,
 punctuation: :mod:`poli_kg.textindex`); a query whose whole text is a name of a resource
-adds 50, and the kind adds 0.6 for a main resource, 0.3 for others, 0 for records, so an
-exact name ranks first, then prefixes, then typos, and a pole or an organisation before the
-records about it.  Equal scores keep the index's order (kind, label, IRI): stable.
+adds 50, and the kind adds 0.6 to 0.87 for a main resource (poles most, then organisations,
+national clusters, themes, places, calls…), 0.3 for others, 0 for records, so an exact name
+ranks first, then prefixes, then typos, and a pole or an organisation before the records
+about it.  A thousandth of each word's BM25 score (under 0.03 in all) puts the shorter of
+two names matched alike first.  Equal scores keep the index's order (kind, label, IRI):
+stable.
 
 With ``every_word`` (the default) each word must match; otherwise any may, and the score
 says how many did (the reconciliation service's candidates).
@@ -23,7 +26,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
+import tempfile
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +39,7 @@ import tantivy
 from flask import Flask, current_app
 
 from poli_kg import textindex as ti
-from poli_kg.store import get_store
+from poli_kg.buildfolder import ServedBuild
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +51,11 @@ EXTENSION = "poli_kg.search"
 EXACT, PREFIX, FUZZY = 4.0, 2.0, 1.0
 TEXT_EXACT, TEXT_PREFIX = 0.5, 0.25
 NAME_BONUS = 50.0
+TIE_BREAK = 0.001   # times BM25 of each word: the shorter of two equally matched names first
 KIND_BONUS = {ti.MAIN: 0.6, ti.OTHER: 0.3}
+GROUP_STEP = 0.03   # main resources: poles, then organisations, national clusters, themes, …
+BONUSES = {ti.kind_code(ti.MAIN, g): KIND_BONUS[ti.MAIN] + GROUP_STEP * (ti.GROUPS - 1 - g)
+           for g in range(ti.GROUPS)} | {ti.kind_code(ti.OTHER): KIND_BONUS[ti.OTHER]}
 # Italian legal forms, folded: a name without its legal form still names the organisation.
 LEGAL_FORMS = frozenset({"spa", "srl", "srls", "scpa", "scarl", "scrl", "snc", "sas", "sapa",
                          "coop", "onlus", "ets", "aps", "odv"})
@@ -104,10 +114,7 @@ class SearchIndex:
         if meta.get("format") != ti.FORMAT:
             raise SearchUnavailable(f"{path}: index format {meta.get('format')}, this version "
                                     f"reads {ti.FORMAT}: rebuild the graph")
-        try:
-            self._index = tantivy.Index.open(str(path))
-        except (OSError, ValueError) as exc:
-            raise SearchUnavailable(f"{path}: cannot open the search index: {exc}") from None
+        self._index = _open(path, self)
         self._schema = self._index.schema
         self._searcher = self._index.searcher()
         self.documents: int = meta.get("documents", 0)
@@ -134,8 +141,12 @@ class SearchIndex:
         clauses.append((tantivy.Occur.Should, tantivy.Query.const_score_query(
             tantivy.Query.term_set_query(self._schema, ti.KEYS, sorted(ti.keys(words))),
             NAME_BONUS)))
-        clauses += [(tantivy.Occur.Should, self._const(ti.KIND, kind, bonus))
-                    for kind, bonus in KIND_BONUS.items()]
+        clauses += [(tantivy.Occur.Should, tantivy.Query.boost_query(tantivy.Query.term_query(
+            self._schema, ti.TERMS, ti.joined(parts)), TIE_BREAK / len(words)))
+            for parts in words]
+        clauses += [(tantivy.Occur.Should, self._const(ti.KIND, code, bonus))
+                    for code, bonus in BONUSES.items()]
+        types = [ti.clean(t) for t in types]
         if types and every_type:
             clauses += [(tantivy.Occur.Must, tantivy.Query.term_query(self._schema, ti.TYPES, t))
                         for t in types]
@@ -185,7 +196,7 @@ class SearchIndex:
 
     def get(self, iris: Iterable[str]) -> dict[str, Hit]:
         """The indexed resources among ``iris`` (by IRI; those not indexed are left out)."""
-        wanted = sorted({iri for iri in iris if isinstance(iri, str)})
+        wanted = sorted({ti.clean(iri) for iri in iris if isinstance(iri, str)})
         if not wanted:
             return {}
         query = tantivy.Query.term_set_query(self._schema, ti.IRI, wanted)
@@ -195,7 +206,7 @@ class SearchIndex:
 
     def resolve_type(self, name: str) -> str | None:
         """A class of the graph named by IRI, prefixed name, local name or label (any case)."""
-        name = name.strip()
+        name = ti.clean(name).strip()
         iri = ti.expand_name(name)
         if iri in self.types:
             return iri
@@ -224,38 +235,63 @@ def _name(entry: dict | None, iri: str, lang: str, fallback: Namer | None) -> st
             or names.get(other) or ti.humanised(iri))
 
 
+def _open(path: Path, owner: object) -> tantivy.Index:
+    """Open the index at ``path``, or a private copy of it when ``path`` cannot be written.
+
+    tantivy takes a lock file in the index's folder even to read it: on a read-only file
+    system, or when the server runs as another user than the build, the folder is copied
+    to a temporary folder of this process (removed with ``owner``).
+    """
+    try:
+        return tantivy.Index.open(str(path))
+    except (OSError, ValueError) as exc:
+        first = str(exc)   # not the exception: its frames would keep ``owner`` alive
+    copy = Path(tempfile.mkdtemp(prefix="poli-kg-search-"))
+    weakref.finalize(owner, shutil.rmtree, copy, True)
+    try:
+        for item in path.iterdir():
+            if item.is_file() and not item.name.endswith(".lock"):
+                shutil.copyfile(item, copy / item.name)
+        index = tantivy.Index.open(str(copy))
+    except (OSError, ValueError) as exc:
+        raise SearchUnavailable(f"{path}: cannot open the search index: {first}; "
+                                f"nor a copy of it: {exc}") from None
+    log.warning("search: %s could not be opened in place (%s); reading a copy in %s",
+                path, first, copy)
+    return index
+
+
 # --------------------------------------------------------------------------- per application
 
 class _Holder:
     """The index of an application's build, opened on first use in each process."""
 
-    def __init__(self, app: Flask) -> None:
-        self.app = app
+    def __init__(self) -> None:
         self.lock = threading.Lock()
         self.index: SearchIndex | None = None
         self.pid = 0
 
-    def get(self) -> SearchIndex:
+    def get(self, build: ServedBuild) -> SearchIndex:
         with self.lock:
             if self.index is None or self.pid != os.getpid():
-                folder = get_store(self.app).build.folder()
+                folder = build.folder()
                 if folder is None:
                     raise SearchUnavailable("the graph has not been built yet")
                 self.index, self.pid = SearchIndex(folder), os.getpid()
             return self.index
 
 
-def get_index(app: Flask | None = None) -> SearchIndex:
-    """The search index of ``app``'s build (default: the current application).
+def get_index(build: ServedBuild, app: Flask | None = None) -> SearchIndex:
+    """The search index of ``build``, the build the application serves (``Store.build``:
+    the store, the downloads and the pages answer from the same folder).
 
+    Opened once per process and kept in ``app`` (default: the current application).
     Raises :class:`SearchUnavailable` when the build has none (logged: it names paths).
     """
     app = app or current_app._get_current_object()
-    holder = app.extensions.get(EXTENSION)
-    if holder is None:
-        holder = app.extensions.setdefault(EXTENSION, _Holder(app))
+    holder = app.extensions.setdefault(EXTENSION, _Holder())
     try:
-        return holder.get()
+        return holder.get(build)
     except SearchUnavailable as exc:
         log.error("search: %s", exc)
         raise

@@ -1,7 +1,8 @@
 """The web application: SPARQL endpoint, query page and linked-data pages (flaskr style).
 
 :func:`create_app` reads the configuration (keys and defaults: :mod:`poli_kg.web.base.settings`;
-override with ``create_app(test_config)`` or environment variables ``POLI_KG_<KEY>``), opens
+override with the config file or environment variables ``POLI_KG_<KEY>``, see
+:func:`poli_kg.config.load_settings`, or ``create_app(test_config)``), opens
 the store, registers the blueprints side by side and the app-wide hooks: rate limiting and
 security headers (:mod:`~poli_kg.web.base.security`), plain-text errors
 (:mod:`~poli_kg.web.base.errors`), CORS (:mod:`~poli_kg.web.base.cors`) and the access log
@@ -19,9 +20,10 @@ from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
 
 from poli_kg import store
+from poli_kg.config import load_settings
 from poli_kg.web import catalog
 from poli_kg.web import downloads
-from poli_kg.web import graphs, home, ontology, resources
+from poli_kg.web import graphs, home, ontology, releases, resources
 from poli_kg.web import sparql
 from poli_kg.web.base import accesslog, cors, security
 from poli_kg.web.base.errors import plain_error
@@ -33,7 +35,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Create and configure the application."""
     app = Flask(__name__)
     app.config.from_mapping(DEFAULTS)
-    app.config.from_prefixed_env("POLI_KG")
+    app.config.from_mapping(load_settings())   # the config file, then POLI_KG_<KEY> variables
     if test_config is not None:
         app.config.from_mapping(test_config)
     app.config["BUILD_DIR"] = os.fspath(app.config["BUILD_DIR"])
@@ -43,7 +45,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     store.init_app(app)
     for blueprint in (sparql.bp, querypage.bp, home.bp, resources.bp, ontology.bp, graphs.bp,
-                      downloads.bp, catalog.bp):
+                      downloads.bp, catalog.bp, releases.bp):
         app.register_blueprint(blueprint)
 
     app.add_url_rule("/healthz", view_func=healthz)

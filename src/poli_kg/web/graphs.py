@@ -14,7 +14,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS, VOID
 
 from poli_kg.namespaces import BASE, GRAPH, ONTOLOGY_IRI, SD, sparql_prologue
-from poli_kg.store import get_store
+from poli_kg.store.current import get_store
 from poli_kg.web.base.descriptions import describe
 from poli_kg.web.base.formats import downloads_for, split_suffix
 from poli_kg.web.base.labels import Labels

@@ -31,6 +31,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, jsonify, render_template, request
 from werkzeug.exceptions import BadRequest
 
+from poli_kg.store import get_store
 from poli_kg.store.search import (
     MAX_LIMIT, MAX_QUERY_CHARS, Hit, Results, SearchIndex, SearchUnavailable, get_index,
 )
@@ -94,7 +95,7 @@ def search() -> Response:
     raw = request.args.get("q")
     index = None
     try:
-        index = get_index()
+        index = get_index(get_store().build)
         if raw is None and wanted == "text/html":
             return page(lang, index, None)
         text = query_text(raw)

@@ -17,15 +17,21 @@ from dataclasses import dataclass, field
 from string import Template
 from typing import Any
 
+from typing import TYPE_CHECKING
+
 from flask import current_app
 from rdflib import Literal, URIRef
 from rdflib.term import Node
 from werkzeug.exceptions import ServiceUnavailable
 
-from poli_kg import store as store_module
-from poli_kg.namespaces import (
-    BASE, GRAPH_PROVENANCE, ONTOLOGY_IRI, PKG, QB, sparql_prologue,
-)
+from poli_kg.store.backend import sparql_term
+from poli_kg.store.current import get_store
+from poli_kg.store.errors import QueryError
+from poli_kg.store.executor import ChildFailed, QueryTimeout
+from poli_kg.namespaces import BASE, GRAPH_PROVENANCE, ONTOLOGY_IRI, PKG, QB, sparql_prologue
+
+if TYPE_CHECKING:  # annotations only
+    from poli_kg.store import Store
 
 __all__ = ["Agent", "Statistics", "compute_statistics", "cached_statistics", "namespace_of"]
 
@@ -109,7 +115,7 @@ Rows = list[dict[str, Any]]
 
 def _query(template: str, **terms: URIRef | Literal) -> str:
     """``template`` with each ``$name`` replaced by ``terms[name]`` in SPARQL syntax."""
-    return Template(template).substitute({k: store_module.sparql_term(v) for k, v in terms.items()})
+    return Template(template).substitute({k: sparql_term(v) for k, v in terms.items()})
 
 
 def _int(row: Mapping[str, Any], key: str) -> int:
@@ -130,7 +136,7 @@ def _first(rows: Iterable[Mapping[str, Any]], key: str) -> Any:
     return next((row[key] for row in rows if key in row), None)
 
 
-def _agent(store: store_module.Store, iri: Node | None) -> Agent | None:
+def _agent(store: Store, iri: Node | None) -> Agent | None:
     if not isinstance(iri, URIRef):
         return None
     rows = store.select(_query(Q_AGENT, a=iri))
@@ -138,7 +144,7 @@ def _agent(store: store_module.Store, iri: Node | None) -> Agent | None:
     return Agent(str(iri), _labels(rows, "label"), homepage)
 
 
-def _first_instances(store: store_module.Store, classes: Iterable[URIRef]) -> list[str]:
+def _first_instances(store: Store, classes: Iterable[URIRef]) -> list[str]:
     """The first instance (by IRI) of each of ``classes`` that has one."""
     found = []
     for cls in classes:
@@ -147,14 +153,14 @@ def _first_instances(store: store_module.Store, classes: Iterable[URIRef]) -> li
     return found
 
 
-def _source_rows(store: store_module.Store) -> Rows:
+def _source_rows(store: Store) -> Rows:
     """The rows of the first source document (by IRI) of the provenance graph."""
     rows = store.select(_query(Q_SOURCE, g=GRAPH_PROVENANCE))
     source = rows[0]["doc"] if rows else None
     return [r for r in rows if r["doc"] == source]
 
 
-def compute_statistics(store: store_module.Store) -> Statistics:
+def compute_statistics(store: Store) -> Statistics:
     """Run the VoID statistics queries against ``store`` (over the union default graph)."""
     counts = store.select(Q_COUNTS)[0]
     entities = store.select(_query(Q_ENTITIES, space=Literal(BASE)))[0]
@@ -199,9 +205,8 @@ def cached_statistics(key: tuple[str, str]) -> Statistics:
     with cache.lock:
         if cache.value is None or cache.key != key:
             try:
-                cache.value = compute_statistics(store_module.get_store())
-            except (store_module.QueryError, store_module.QueryTimeout,
-                    store_module.ChildFailed) as exc:
+                cache.value = compute_statistics(get_store())
+            except (QueryError, QueryTimeout, ChildFailed) as exc:
                 raise ServiceUnavailable(f"The store is not available: {exc}") from exc
             cache.key = key
         return cache.value

@@ -18,7 +18,7 @@ from rdflib import BNode, Graph, URIRef
 from rdflib.term import Node
 
 from poli_kg.namespaces import BASE, GRAPH_INFERRED, GRAPH_ONTOLOGY, sparql_prologue
-from poli_kg.store import get_store
+from poli_kg.store.current import get_store
 from poli_kg.web.base.publication import BNODE_DEPTH
 
 _IRI_PATH = re.compile(r"[^\s<>\"{}|\\^`\x00-\x1f\x7f]+")

@@ -37,7 +37,7 @@ from flask import Flask, current_app
 from werkzeug.exceptions import ServiceUnavailable
 
 from poli_kg.buildfolder import CHECKSUMS, ServedBuild, read_build_info
-from poli_kg.store import get_store
+from poli_kg.store.current import get_store
 
 __all__ = [
     "BuildFiles", "BuildUnavailable", "DownloadFile", "FileFormat", "FORMATS", "CONTENTS",

@@ -13,7 +13,8 @@ from flask import Blueprint, Response, current_app, make_response, render_templa
 from markupsafe import Markup
 from rdflib import Graph, URIRef
 
-from poli_kg.store import ChildFailed, QueryError, QueryTimeout
+from poli_kg.store.errors import QueryError
+from poli_kg.store.executor import ChildFailed, QueryTimeout
 from poli_kg.web.base.conneg import negotiate
 from poli_kg.web.base.formats import (
     RDF_FORMATS, alternates_header, choose_format, not_acceptable, rdf_body,

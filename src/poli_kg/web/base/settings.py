@@ -7,7 +7,9 @@ variables ``POLI_KG_<KEY>``, then its ``test_config``:
                       application serves one build for its lifetime (see :class:`poli_kg.store.Store`)
 ``STORE``             backend: ``oxigraph`` | ``oxigraph-memory`` | ``memory`` (see :mod:`poli_kg.store`)
 ``QUERY_TIMEOUT``     seconds a query may run before it is killed (503)
-``MAX_RESULTS``       cap on solutions / triples per result (``X-Result-Truncated``)
+``MAX_RESULTS``       cap on solutions / triples per result (``X-Result-Truncated``, ``Warning``)
+``RESULT_MAX_AGE``    seconds a GET result may be served from an HTTP cache (``Cache-Control:
+                      public, max-age=…``; its ETag names the build, so a new build is a miss)
 ``QUERY_CACHE_MB``    results of recent queries kept per worker (MB; 0: none; never for ``sparql:URL``)
 ``MAX_QUERY_LENGTH``  longest query in characters (413)
 ``MAX_QUERY_NESTING`` deepest query nesting (400; see :func:`poli_kg.store.lexer.nesting`)
@@ -25,12 +27,16 @@ from poli_kg.namespaces import BASE
 DEFAULT_MAX_QUERY_LENGTH = 100_000
 DEFAULT_MAX_QUERY_NESTING = 1000
 """oxigraph's query process overflows its stack (8 MB) above about 2200 (``{{{…}}}``)."""
+DEFAULT_RESULT_MAX_AGE = 600
+"""Seconds GET results may be cached: the data change only with a new build, which a server
+serves after a restart."""
 
 DEFAULTS: dict[str, Any] = {
     "BUILD_DIR": "public",
     "STORE": "oxigraph",
     "QUERY_TIMEOUT": 30,
     "MAX_RESULTS": 10_000,
+    "RESULT_MAX_AGE": DEFAULT_RESULT_MAX_AGE,
     "QUERY_CACHE_MB": 32,
     "MAX_QUERY_LENGTH": DEFAULT_MAX_QUERY_LENGTH,
     "BASE_IRI": BASE,

@@ -11,7 +11,7 @@ from flask import Blueprint, Response, make_response, render_template, request
 from rdflib import Graph
 
 from poli_kg.namespaces import BASE, ID, sparql_prologue
-from poli_kg.store import get_store
+from poli_kg.store.current import get_store
 from poli_kg.web.base.anchors import ONTOLOGY_PATH
 from poli_kg.web.base.labels import Labels
 from poli_kg.web.base.numbers import format_number

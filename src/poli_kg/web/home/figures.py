@@ -14,7 +14,7 @@ from typing import Any
 from rdflib import URIRef
 
 from poli_kg.namespaces import EU_CURRENCY, ID, sparql_prologue
-from poli_kg.store import get_store
+from poli_kg.store.current import get_store
 from poli_kg.web.base.labels import Labels
 from poli_kg.web.base.numbers import format_amount, format_number
 from poli_kg.web.base.site import local_path, page_url
@@ -107,16 +107,28 @@ def page_of(iri: URIRef) -> str:
     return page_url(local_path(str(iri)) or "")
 
 
-def breakdown_bars(observations: Iterable[Observation], labels: Labels,
-                   lang: str) -> tuple[list[Observation], list[charts.Bar]]:
-    """The observations of the parts of a breakdown (not its total), largest first, and
-    their bars."""
+@dataclass
+class Breakdown:
+    """A data set broken down by one dimension: its title, its observations, those of the
+    parts (not the total) largest first, and their bars."""
+
+    title: str
+    observations: list[Observation]
+    parts: list[Observation]
+    bars: list[charts.Bar]
+
+
+def breakdown(dataset: URIRef, lang: str) -> Breakdown | None:
+    """The breakdown of ``dataset`` (None when it has no parts)."""
+    observations, labels = dataset_observations(dataset)
     parts = sorted((o for o in observations if o.breakdown not in (None, TOTAL)),
                    key=lambda o: -o.value)
+    if not parts:
+        return None
     bars = [charts.Bar(labels.text(o.breakdown, lang), float(o.value),
                        format_amount(o.value, o.unit, lang), page_of(o.iri))
             for o in parts if o.breakdown is not None]
-    return parts, bars
+    return Breakdown(labels.text(dataset, lang), observations, parts, bars)
 
 
 def described_values(bars: Iterable[charts.Bar]) -> str:
@@ -131,16 +143,14 @@ def chart(ident: str, dataset: URIRef, title: str, svg: str, note: str | None) -
 
 def members_chart(lang: str) -> dict[str, Any] | None:
     """Members by type (bars) against the published total."""
-    ct = CHART_TEXT[lang]
-    observations, labels = dataset_observations(DATASET_MEMBERS)
-    parts, bars = breakdown_bars(observations, labels, lang)
-    if not parts:
+    found = breakdown(DATASET_MEMBERS, lang)
+    if found is None:
         return None
-    title = labels.text(DATASET_MEMBERS, lang)
-    totals = [o for o in observations if o.breakdown == TOTAL]
+    ct = CHART_TEXT[lang]
+    totals = [o for o in found.observations if o.breakdown == TOTAL]
     total = None
     note = None
-    parts_sum = sum(o.value for o in parts)
+    parts_sum = sum(o.value for o in found.parts)
     sum_text = format_number(parts_sum, lang)
     if totals:
         t = totals[0]
@@ -152,11 +162,12 @@ def members_chart(lang: str) -> dict[str, Any] | None:
         if gap:
             note = ct["members_note"].format(total=format_number(t.value, lang), sum=sum_text,
                                              gap=format_number(abs(gap), lang))
-    described = list(bars) + ([charts.Bar(total.label, total.value, total.display)] if total else [])
+    described = found.bars + ([charts.Bar(total.label, total.value, total.display)] if total else [])
     svg = charts.bar_chart(
-        "chart-members", title, ct["chart_desc"].format(title=title, values=described_values(described)),
-        bars, total=total, caption_sum=ct["members_sum"].format(sum=sum_text))
-    return chart("chart-members", DATASET_MEMBERS, title, svg, note)
+        "chart-members", found.title,
+        ct["chart_desc"].format(title=found.title, values=described_values(described)),
+        found.bars, total=total, caption_sum=ct["members_sum"].format(sum=sum_text))
+    return chart("chart-members", DATASET_MEMBERS, found.title, svg, note)
 
 
 def calls_chart(lang: str) -> dict[str, Any] | None:
@@ -208,12 +219,11 @@ def calls_panel(title: str, is_money: bool, calls: dict[URIRef, dict[URIRef, Obs
 
 def patents_chart(lang: str) -> dict[str, Any] | None:
     """Patents generated, by technology domain."""
-    ct = CHART_TEXT[lang]
-    observations, labels = dataset_observations(DATASET_PATENTS)
-    parts, bars = breakdown_bars(observations, labels, lang)
-    if not parts:
+    found = breakdown(DATASET_PATENTS, lang)
+    if found is None:
         return None
-    title = labels.text(DATASET_PATENTS, lang)
-    svg = charts.bar_chart("chart-patents", title,
-                           ct["chart_desc"].format(title=title, values=described_values(bars)), bars)
-    return chart("chart-patents", DATASET_PATENTS, title, svg, ct["patents_note"])
+    ct = CHART_TEXT[lang]
+    svg = charts.bar_chart(
+        "chart-patents", found.title,
+        ct["chart_desc"].format(title=found.title, values=described_values(found.bars)), found.bars)
+    return chart("chart-patents", DATASET_PATENTS, found.title, svg, ct["patents_note"])

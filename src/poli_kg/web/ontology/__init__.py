@@ -19,7 +19,7 @@ from flask import Blueprint, Response, request
 from rdflib import URIRef
 
 from poli_kg.namespaces import ONTOLOGY_IRI
-from poli_kg.store import get_store
+from poli_kg.store.current import get_store
 from poli_kg.web.base.anchors import ONTOLOGY_PATH
 from poli_kg.web.base.descriptions import ontology_graph, valid_path
 from poli_kg.web.base.formats import split_suffix

@@ -15,7 +15,7 @@ from rdflib.namespace import DCTERMS, OWL, QB, RDF, RDFS, SKOS
 from rdflib.term import Node
 
 from poli_kg.namespaces import BASE, GRAPH_ONTOLOGY, ONTOLOGY_IRI, PREFIXES, sparql_prologue
-from poli_kg.store import get_store
+from poli_kg.store.current import get_store
 from poli_kg.web.base.anchors import ONTOLOGY_PATH, anchor_of
 from poli_kg.web.base.descriptions import ontology_graph
 from poli_kg.web.base.formats import downloads_for

@@ -27,11 +27,13 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
+from rdflib import URIRef
 from werkzeug.exceptions import BadRequest, NotFound
 
 from poli_kg import __version__
 from poli_kg import textindex as ti
-from poli_kg.namespaces import BASE
+from poli_kg.namespaces import BASE, RDFS, SKOS
+from poli_kg.store import get_store, sparql_term
 from poli_kg.store.search import (
     MAX_LIMIT, MAX_QUERY_CHARS, Hit, SearchIndex, SearchUnavailable, get_index,
 )
@@ -48,9 +50,40 @@ DEFAULT_TYPES = ("pkg:PoloDiInnovazione", "pkg:SoggettoGestore", "org:Organizati
                  "pkg:ClusterTecnologicoNazionale", "pkg:AreaTematica", "pkg:AmbitoTecnologico",
                  "dct:Location", "pkg:Bando", "pkg:ProgrammaOperativo", "qb:Observation")
 SUGGESTIONS = 10
+VALUES_QUERY = """SELECT ?s ?v ?label WHERE {
+  VALUES ?s { %s }
+  ?s ?p ?v .
+  OPTIONAL { ?v <%s>|<%s>|<%s> ?label }
+}""" % ("%s", RDFS.label, SKOS.prefLabel, SKOS.altLabel)
 PREVIEW_SIZE = {"width": 420, "height": 140}
 NAMES = {"it": "poli-kg: Poli di Innovazione del Piemonte",
          "en": "poli-kg: Innovation Clusters of Piedmont"}
+
+
+def served_index() -> SearchIndex:
+    """The search index of the build the application serves."""
+    return get_index(get_store().build)
+
+
+def property_values(pid: str, subjects: list[str]) -> dict[str, list[tuple[Any, list[str]]]]:
+    """``{subject: [(value, its labels)]}``: the values of property ``pid`` of the subjects,
+    asked of the store in one query (a property that is not an IRI has none)."""
+    out: dict[str, list[tuple[Any, list[str]]]] = {}
+    if not subjects:
+        return out
+    try:
+        terms = " ".join(sparql_term(URIRef(s)) for s in subjects)
+        rows = get_store().select(VALUES_QUERY % terms, bindings={"p": URIRef(pid)})
+    except ValueError:
+        return out
+    for row in rows:
+        values = out.setdefault(str(row["s"]), [])
+        entry = next((e for e in values if e[0] == row["v"]), None)
+        if entry is None:
+            values.append(entry := (row["v"], []))
+        if "label" in row:
+            entry[1].append(str(row["label"]))
+    return out
 
 
 @bp.errorhandler(SearchUnavailable)
@@ -64,14 +97,15 @@ def unavailable(exc: SearchUnavailable) -> Response:
 def service() -> Response:
     """The manifest, or the answer to a batch of queries or to a data extension query."""
     given = parameters()
-    index = get_index()
+    index = served_index()
     lang = language()
     if given.get("queries") is not None:
         batch = decoded(given["queries"], "queries")
-        return jsonify(matching.reconcile(matching.read_batch(batch, index), index, lang))
+        return jsonify(matching.reconcile(matching.read_batch(batch, index), index, lang,
+                                          property_values))
     if given.get("extend") is not None:
         ids, properties = extension.read_extension(decoded(given["extend"], "extend"))
-        return jsonify(extension.extend(ids, properties, index, lang))
+        return jsonify(extension.extend(ids, properties, index, lang, property_values))
     return jsonify(manifest(index, lang))
 
 
@@ -149,7 +183,7 @@ def type_arg(index: SearchIndex) -> str | None:
 @bp.get("/reconcile/suggest/entity")
 def suggest_entity() -> Response:
     """Resources whose names begin with (or are near) ``prefix``."""
-    index, lang = get_index(), language()
+    index, lang = served_index(), language()
     prefix = text_arg("prefix")
     type_iri = type_arg(index)
     found = index.search(prefix, types=[type_iri] if type_iri else [],
@@ -168,18 +202,20 @@ def suggest_entity() -> Response:
 
 
 def term_matches(prefix: str, iri: str, names: dict) -> bool:
-    """Whether a word of a term's names or its local name begins with ``prefix`` (folded)."""
+    """Whether a word of a term's names (in the graph, else of its vocabulary) or of its local
+    name begins with ``prefix`` (folded)."""
     wanted = ti.fold(prefix)
-    words = {w for n in names.values() if n for w in ti.index_terms(n)}
-    words |= set(ti.index_terms(ti.humanised(iri)))
-    text = " ".join(ti.fold(n) for n in names.values() if n)
-    return text.startswith(wanted) or any(w.startswith(wanted) for w in words)
+    texts = [n or vocabulary_label(iri, lang) or "" for lang, n in names.items()]
+    texts.append(ti.humanised(iri))
+    words = {w for text in texts for w in ti.index_terms(text)}
+    return any(ti.fold(t).startswith(wanted) for t in texts) or \
+        any(w.startswith(wanted) for w in words)
 
 
 @bp.get("/reconcile/suggest/type")
 def suggest_type() -> Response:
     """Classes of the graph whose names begin with ``prefix``, the most used first."""
-    index, lang = get_index(), language()
+    index, lang = served_index(), language()
     prefix = text_arg("prefix")
     found = sorted((t for t in index.types.values() if term_matches(prefix, t["iri"], t["name"])),
                    key=lambda t: (-t.get("count", 0), t["iri"]))
@@ -191,7 +227,7 @@ def suggest_type() -> Response:
 @bp.get("/reconcile/suggest/property")
 def suggest_property() -> Response:
     """Properties of the graph whose names begin with ``prefix`` (of ``type``'s instances)."""
-    index, lang = get_index(), language()
+    index, lang = served_index(), language()
     prefix = text_arg("prefix")
     type_iri = type_arg(index)
     found = sorted((p for p in index.properties.values()
@@ -206,7 +242,7 @@ def suggest_property() -> Response:
 @bp.get("/reconcile/propose_properties")
 def propose_properties() -> Response:
     """The properties worth fetching for the instances of ``type``."""
-    index = get_index()
+    index = served_index()
     limit = number_arg("limit", MAX_LIMIT, MAX_LIMIT) or MAX_LIMIT
     return jsonify(extension.propose(index, type_arg(index), limit, language()))
 
@@ -227,7 +263,7 @@ def resource_arg(index: SearchIndex) -> Hit:
 @bp.get("/reconcile/preview")
 def preview() -> Response:
     """A small HTML card of a resource, for a reconciliation client's frame."""
-    index, lang = get_index(), language()
+    index, lang = served_index(), language()
     hit = resource_arg(index)
     other = "en" if lang == "it" else "it"
     href, external = href_for(hit.iri)
@@ -244,5 +280,5 @@ def preview() -> Response:
 @bp.get("/reconcile/view")
 def view() -> Response:
     """303 to the page of a resource (only resources of the graph: no open redirect)."""
-    hit = resource_arg(get_index())
+    hit = resource_arg(served_index())
     return redirect(href_for(hit.iri)[0], code=303)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rdflib import Literal, URIRef
 from rdflib.namespace import XSD
@@ -25,7 +25,9 @@ from poli_kg import textindex as ti
 from poli_kg.namespaces import ONTOLOGY_IRI
 from poli_kg.store.search import SearchIndex
 from poli_kg.web.base.labels import vocabulary_label
-from poli_kg.web.reconcile.matching import property_values
+
+if TYPE_CHECKING:   # an annotation only (an import would lengthen the import chain)
+    from poli_kg.web.reconcile.matching import Values
 
 MAX_IDS = 500
 MAX_EXTEND_PROPERTIES = 20
@@ -68,7 +70,7 @@ def _limit(settings: Any) -> int:
 
 
 def extend(ids: list[str], properties: list[tuple[str, int]], index: SearchIndex,
-           lang: str) -> dict[str, Any]:
+           lang: str, property_values: Values) -> dict[str, Any]:
     """The data extension response: ``{"meta": [...], "rows": {id: {property: [values]}}}``."""
     present = index.get(ids)
     known = [i for i in ids if i in present]

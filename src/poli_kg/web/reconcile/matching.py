@@ -7,14 +7,15 @@ the Reconciliation Service API 0.2 defines it.  Candidates come from the search 
 query names them (:func:`poli_kg.store.search.similarity`) and, when the query gives
 property values, from how many of them the candidate has (asked of the store, one query per
 property for the whole batch).  ``match`` is true only for an unambiguous best candidate:
-a score of at least :data:`MATCH_SCORE` and no other within :data:`MATCH_MARGIN`.
+a score of at least :data:`MATCH_SCORE` and no other within :data:`MATCH_MARGIN` of it, or
+of at least :data:`CLEAR_SCORE` and no other within :data:`CLEAR_MARGIN`.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,8 +23,6 @@ from rdflib import Literal, URIRef
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
 from poli_kg import textindex as ti
-from poli_kg.namespaces import RDFS, SKOS
-from poli_kg.store import get_store, sparql_term
 from poli_kg.store.search import MAX_LIMIT, MAX_QUERY_CHARS, Hit, SearchIndex, similarity
 from poli_kg.web.base.labels import vocabulary_label
 
@@ -33,16 +32,15 @@ MAX_PROPERTIES = 10      # property conditions per query, and distinct propertie
 MAX_VALUES = 20          # values per property condition
 DEFAULT_LIMIT = 10
 MIN_SCORE = 20.0         # weaker candidates are left out
-MATCH_SCORE = 90.0
+MATCH_SCORE = 90.0       # a match: this good and this far ahead of the next candidate …
 MATCH_MARGIN = 10.0
+CLEAR_SCORE = 70.0       # … or this good and this far ahead
+CLEAR_MARGIN = 25.0
 NAME_SHARE = 0.75        # with property values: the name's share of the score
 TYPE_MISS = 10.0         # type_strict "should": less for a candidate of another type
 
-VALUES_QUERY = """SELECT ?s ?v ?label WHERE {
-  VALUES ?s { %s }
-  ?s ?p ?v .
-  OPTIONAL { ?v <%s>|<%s>|<%s> ?label }
-}""" % ("%s", RDFS.label, SKOS.prefLabel, SKOS.altLabel)
+Values = Callable[[str, list[str]], Mapping[str, list[tuple[Any, list[str]]]]]
+"""``values(property, subjects)``: ``{subject: [(value, its labels)]}`` from the store."""
 
 
 @dataclass
@@ -139,7 +137,8 @@ def _is_value(value: Any) -> bool:
 
 # --------------------------------------------------------------------------- answering
 
-def reconcile(queries: list[Query], index: SearchIndex, lang: str) -> dict[str, dict]:
+def reconcile(queries: list[Query], index: SearchIndex, lang: str,
+              property_values: Values) -> dict[str, dict]:
     """The result batch: ``{key: {"result": [candidate, …]}}``."""
     found = {q.key: candidates(q, index) for q in queries}
     conditions = {pid for q in queries for pid, _values in q.properties}
@@ -157,7 +156,7 @@ def reconcile(queries: list[Query], index: SearchIndex, lang: str) -> dict[str, 
 
 def candidates(q: Query, index: SearchIndex) -> list[Candidate]:
     """The candidates of one query, scored by name (all the index finds, up to a margin)."""
-    text = q.text or " ".join(_value_text(v) for _pid, values in q.properties for v in values)
+    text = q.text or " ".join(_search_text(v) for _pid, values in q.properties for v in values)
     if not text.strip():
         return []
     wanted = max(q.limit * 3, 20)
@@ -169,6 +168,16 @@ def candidates(q: Query, index: SearchIndex) -> list[Candidate]:
         else None
     return [Candidate(hit, similarity(q.text, hit.names) if q.text else 0.0,
                       typed=typed is None or hit.iri in typed) for hit in hits]
+
+
+def _search_text(value: Any) -> str:
+    """What to search for a property value: its name, or the host of a website."""
+    text = _value_text(value)
+    if "." in text and " " not in text.strip():
+        name = ti.host(text if "//" in text else "http://" + text.strip())
+        if name:
+            return " ".join(ti.host_terms(name))
+    return text
 
 
 def _value_text(value: Any) -> str:
@@ -198,10 +207,14 @@ def rank(q: Query, found: list[Candidate], values: Mapping[str, dict]) -> list[C
 
 
 def is_match(ranked: list[Candidate]) -> bool:
-    """An unambiguous best candidate: good enough, and clearly ahead of the next."""
-    if not ranked or ranked[0].score < MATCH_SCORE or not all(ranked[0].matched):
+    """An unambiguous best candidate: it has every property value asked for, and it is
+    nearly exact and ahead of the next, or good and far ahead of it."""
+    if not ranked or not all(ranked[0].matched):
         return False
-    return len(ranked) == 1 or ranked[1].score < ranked[0].score - MATCH_MARGIN
+    best = ranked[0].score
+    following = ranked[1].score if len(ranked) > 1 else 0.0
+    return (best >= MATCH_SCORE and following < best - MATCH_MARGIN) or \
+        (best >= CLEAR_SCORE and following < best - CLEAR_MARGIN)
 
 
 def as_result(c: Candidate, match: bool, index: SearchIndex, lang: str) -> dict[str, Any]:
@@ -220,26 +233,6 @@ def as_result(c: Candidate, match: bool, index: SearchIndex, lang: str) -> dict[
 
 
 # --------------------------------------------------------------------------- property values
-
-def property_values(pid: str, subjects: list[str]) -> dict[str, list[tuple[Any, list[str]]]]:
-    """``{subject: [(value, its labels)]}``: the values of property ``pid`` of the subjects,
-    asked of the store in one query (an IRI it cannot hold has none)."""
-    out: dict[str, list[tuple[Any, list[str]]]] = {}
-    try:
-        terms = " ".join(sparql_term(URIRef(s)) for s in subjects)
-        rows = get_store().select(VALUES_QUERY % terms, bindings={"p": URIRef(pid)}) \
-            if subjects else []
-    except ValueError:   # not an IRI: no resource has it
-        return out
-    for row in rows:
-        values = out.setdefault(str(row["s"]), [])
-        entry = next((e for e in values if e[0] == row["v"]), None)
-        if entry is None:
-            values.append(entry := (row["v"], []))
-        if "label" in row:
-            entry[1].append(str(row["label"]))
-    return out
-
 
 def has_value(values: Iterable[tuple[Any, list[str]]], wanted: list[Any]) -> bool:
     """Whether one of a candidate's values is one of those wanted (an id, a name, a text,

@@ -31,7 +31,7 @@ from rdflib.term import Node
 
 from poli_kg.buildfolder import read_build_info
 from poli_kg.namespaces import BASE, PREFIXES, bind_prefixes
-from poli_kg.store import get_store
+from poli_kg.store.current import get_store
 from poli_kg.web.base.dataset import catalog_graph, statistics, void_graph
 from poli_kg.web.base.descriptions import describe, exists, valid_path
 from poli_kg.web.base.files import current_build

@@ -15,7 +15,7 @@ from rdflib.namespace import DCTERMS, PROV, QB, RDF, RDFS, SKOS
 from poli_kg.namespaces import (
     BASE, GRAPH_ONTOLOGY, PKG, SDMX_ATTRIBUTE, SDMX_DIMENSION, SDMX_MEASURE, sparql_prologue,
 )
-from poli_kg.store import get_store
+from poli_kg.store.current import get_store
 from poli_kg.web.base.anchors import documentation_url
 from poli_kg.web.base.descriptions import describe, inferred_triples
 from poli_kg.web.base.formats import downloads_for

@@ -47,6 +47,7 @@ result size in :data:`flask.g` for the access log (:mod:`poli_kg.web.base.access
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from flask import Blueprint, Response, current_app, g, request
 from werkzeug.exceptions import BadRequest, Forbidden, InternalServerError, ServiceUnavailable
@@ -58,11 +59,18 @@ from poli_kg.store import (
 )
 from poli_kg.store.executor import QueryMemoryExceeded
 from poli_kg.store.lexer import QueryInfo
-from poli_kg.web.base.settings import DEFAULT_MAX_QUERY_LENGTH, DEFAULT_MAX_QUERY_NESTING
+from poli_kg.web.base.settings import (
+    DEFAULT_MAX_QUERY_LENGTH, DEFAULT_MAX_QUERY_NESTING, DEFAULT_RESULT_MAX_AGE,
+)
+from poli_kg.web.sparql import caching
+from poli_kg.web.sparql.caching import representation
 from poli_kg.web.sparql.description import description_format, endpoint_url, service_description
+from poli_kg.web.sparql.diagnostics import syntax_message
 from poli_kg.web.sparql.formats import Format, choose_format
+from poli_kg.web.sparql.prologue import PreparedQuery
 from poli_kg.web.sparql.protocol import ProtocolRequest, check_query, read_protocol_request
 from poli_kg.web.sparql.querypage import render_query_page
+from poli_kg.web.sparql.responses import Timings, result_response
 
 log = logging.getLogger(__name__)
 bp = Blueprint("sparql", __name__)
@@ -77,32 +85,55 @@ STORE_STOPPED_QUERY = (
 
 
 @bp.route("/sparql", methods=["GET", "POST"])
+@bp.route("/sparql/", methods=["GET", "POST"])
 def endpoint() -> Response:
     """SPARQL 1.1 Protocol query operation; without a query, the service description."""
+    timings = Timings()
     req = read_protocol_request()
     if req.query is None:
-        if request.method == "POST":
-            raise BadRequest("Missing query: POST query=... (form) or an "
-                             "application/sparql-query body.")
-        fmt = description_format(req.format, request.headers.get("Accept"))
-        if fmt is None:
-            return current_app.make_response(render_query_page())
-        return describe_service(fmt)
+        return _without_query(req)
     config = current_app.config
-    info = check_query(req.query, req, _dataset_graphs,
-                       int(config.get("MAX_QUERY_LENGTH", DEFAULT_MAX_QUERY_LENGTH)),
-                       int(config.get("MAX_QUERY_NESTING", DEFAULT_MAX_QUERY_NESTING)))
+    info, prepared = check_query(
+        req.query, req, _dataset_graphs,
+        int(config.get("MAX_QUERY_LENGTH", DEFAULT_MAX_QUERY_LENGTH)),
+        int(config.get("MAX_QUERY_NESTING", DEFAULT_MAX_QUERY_NESTING)), endpoint_url())
     g.sparql_form = info.form
     if info.form is None:  # not a query: let the parser say why
         media_type = SPARQL_RESULTS_JSON
     else:
         media_type = choose_format(info.form, request.headers.get("Accept"), req.format).media_type
-    result = execute(req, info, media_type)
+    limit = int(config.get("MAX_RESULTS", 10_000))
+    max_age = int(config.get("RESULT_MAX_AGE", DEFAULT_RESULT_MAX_AGE))
+    rep = representation(_cacheable_build(), (req.query, media_type, endpoint_url(), str(limit)),
+                         (req.default_graph_uris, req.named_graph_uris))
+    if caching.not_modified(rep):
+        return caching.not_modified_response(rep, max_age)
+    timings.mark("parse")
+    result = execute(req, info, media_type, prepared)
+    timings.mark("execute")
     _record(result)
-    response = Response(result.body, content_type=f"{result.media_type}; charset=utf-8")
-    response.headers["X-Result-Count"] = str(result.count)
-    response.headers["X-Result-Truncated"] = "true" if result.truncated else "false"
+    response = caching.apply(result_response(result, limit), rep, max_age)
+    timings.mark("serialise")
+    response.headers["Server-Timing"] = timings.header(result.cached)
     return response
+
+
+def _without_query(req: ProtocolRequest) -> Response:
+    """``GET /sparql`` without a query: the service description, or the query page."""
+    if request.method == "POST":
+        raise BadRequest("Missing query: POST query=... (form) or an "
+                         "application/sparql-query body.")
+    fmt = description_format(req.format, request.headers.get("Accept"))
+    if fmt is None:
+        return current_app.make_response(render_query_page())
+    return describe_service(fmt)
+
+
+def _cacheable_build() -> Path | None:
+    """The folder of the build the results come from; None when they may change without a new
+    build (a remote store) or there is none yet."""
+    store = store_module.get_store()
+    return None if store.kind == "sparql" else store.build.folder()
 
 
 def _record(result: QueryResult) -> None:
@@ -114,12 +145,15 @@ def _record(result: QueryResult) -> None:
     g.result_cached = result.cached
 
 
-def execute(req: ProtocolRequest, info: QueryInfo, media_type: str) -> QueryResult:
-    """Run the query in a child process and map failures to HTTP errors."""
+def execute(req: ProtocolRequest, info: QueryInfo, media_type: str,
+            prepared: PreparedQuery | None = None) -> QueryResult:
+    """Run the query (``prepared``'s text when given: :func:`check_query` made it) in a child
+    process and map failures to HTTP errors."""
     assert req.query is not None
+    prepared = prepared or PreparedQuery(req.query)
     try:
         return store_module.get_store().execute(
-            req.query, form=info.form, media_type=media_type,
+            prepared.text, form=info.form, media_type=media_type,
             default_graph_uris=req.default_graph_uris, named_graph_uris=req.named_graph_uris)
     except QueryMemoryExceeded as exc:
         raise ServiceUnavailable(
@@ -131,7 +165,7 @@ def execute(req: ProtocolRequest, info: QueryInfo, media_type: str) -> QueryResu
             f"{current_app.config.get('QUERY_TIMEOUT', 30)} s. Make it more selective "
             "or add a LIMIT.") from exc
     except QuerySyntaxError as exc:
-        raise BadRequest(f"Syntax error: {exc}") from exc
+        raise BadRequest(syntax_message(str(exc), req.query, prepared.added_lines)) from exc
     except QueryRefused as exc:
         raise Forbidden(str(exc)) from exc
     except QueryEvaluationError as exc:

@@ -1,9 +1,10 @@
 """The SPARQL 1.1 Service Description of the endpoint (``GET /sparql`` without a query).
 
 RDF clients get the description in the format they ask for (:data:`GRAPH_FORMATS`):
-the endpoint's URL, the query language, the result formats, and the dataset — a default
+the endpoint's URL, the query language, the result formats, the dataset — a default
 graph that is the union of the named graphs, each with its number of triples (the view
-asks the store for them).  A browser asking for HTML gets the query page instead
+asks the store for them) — and the predefined prefixes, each as an ``sh:declare`` of the
+service (SHACL's vocabulary for prefix declarations: ``sh:prefix``, ``sh:namespace``).  A browser asking for HTML gets the query page instead
 (:func:`description_format` says which).
 """
 
@@ -13,7 +14,7 @@ from collections.abc import Sequence
 
 from flask import current_app, request
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
-from rdflib.namespace import RDF, VOID, XSD
+from rdflib.namespace import RDF, SH, VOID, XSD
 from werkzeug.exceptions import NotAcceptable
 
 from poli_kg.namespaces import SD, bind_prefixes
@@ -21,6 +22,7 @@ from poli_kg.web.base.conneg import negotiate
 from poli_kg.web.sparql.formats import (
     GRAPH_FORMATS, RESULT_FORMATS, Format, available, choose_format, offers,
 )
+from poli_kg.web.sparql.prologue import PREDEFINED
 
 FORMATS_NS = Namespace("http://www.w3.org/ns/formats/")
 HTML = "text/html"
@@ -58,6 +60,11 @@ def service_description(endpoint: str, sizes: dict[str, int], graphs: Sequence[s
         graph.add((named, SD.graph, described))
         graph.add((described, RDF.type, SD.Graph))
         graph.add((described, VOID.triples, Literal(sizes.get(iri, 0), datatype=XSD.integer)))
+    for prefix, namespace in PREDEFINED.items():
+        declaration = BNode()
+        graph.add((service, SH.declare, declaration))
+        graph.add((declaration, SH.prefix, Literal(prefix)))
+        graph.add((declaration, SH.namespace, Literal(namespace, datatype=XSD.anyURI)))
     return graph
 
 

@@ -4,6 +4,13 @@ A query's form decides the formats it may be answered in (:data:`FORMATS_BY_FORM
 SELECT and ASK results as SPARQL JSON, XML, CSV or TSV; CONSTRUCT and DESCRIBE graphs
 (and the service description) as Turtle, N-Triples, JSON-LD or RDF/XML.  A ``format``
 parameter (a name such as ``json`` or ``ttl``, or a media type) wins over ``Accept``.
+
+The names and aliases are those clients send: a name means the format of its kind for the
+query's form (``json`` is SPARQL JSON for SELECT and JSON-LD for CONSTRUCT, ``xml`` SPARQL
+XML or RDF/XML); N3 is asked for as ``n3``, ``text/n3`` or ``text/rdf+n3`` (SPARQLWrapper's
+``N3`` return format) and answered in Turtle, which is N3 without its extensions; the
+Turtle media types before its registration (``application/x-turtle``,
+``application/turtle``) are Turtle too.
 """
 
 from __future__ import annotations
@@ -33,16 +40,20 @@ class Format:
 
 
 RESULT_FORMATS: tuple[Format, ...] = (
-    Format(SPARQL_RESULTS_JSON, ("json", "srj"), ("application/json",), "SPARQL_Results_JSON"),
-    Format(SPARQL_RESULTS_XML, ("xml", "srx"), (), "SPARQL_Results_XML"),
+    Format(SPARQL_RESULTS_JSON, ("json", "srj", "sparql-results+json"), ("application/json",),
+           "SPARQL_Results_JSON"),
+    Format(SPARQL_RESULTS_XML, ("xml", "srx", "sparql-results+xml"), (), "SPARQL_Results_XML"),
     Format(CSV, ("csv",), (), "SPARQL_Results_CSV"),
     Format(TSV, ("tsv",), (), "SPARQL_Results_TSV"),
 )
 """Formats of SELECT and ASK results, the default first."""
 GRAPH_FORMATS: tuple[Format, ...] = (
-    Format(TURTLE, ("turtle", "ttl"), ("application/x-turtle",), "Turtle", "turtle"),
-    Format(N_TRIPLES, ("nt", "ntriples", "n-triples"), (), "N-Triples", "nt"),
-    Format(JSON_LD, ("jsonld", "json-ld", "json"), ("application/json",), "JSON-LD", "json-ld"),
+    Format(TURTLE, ("turtle", "ttl", "n3"),
+           ("application/x-turtle", "application/turtle", "text/n3", "text/rdf+n3",
+            "application/n3", "application/rdf+n3"), "Turtle", "turtle"),
+    Format(N_TRIPLES, ("nt", "ntriples", "n-triples"), ("text/plain",), "N-Triples", "nt"),
+    Format(JSON_LD, ("jsonld", "json-ld", "json"), ("application/json", "application/x-json+ld"),
+           "JSON-LD", "json-ld"),
     Format(RDF_XML, ("rdfxml", "rdf+xml", "rdf", "xml"), (), "RDF_XML", "xml"),
 )
 """Formats of CONSTRUCT and DESCRIBE results (and of the service description), the default first."""

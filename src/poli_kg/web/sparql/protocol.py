@@ -3,14 +3,19 @@
 :func:`read_protocol_request` reads the three ways of sending a query (GET, form POST,
 ``application/sparql-query`` POST) and refuses updates; :func:`check_query` refuses what
 this read-only endpoint does not do (see :mod:`poli_kg.web.sparql`), before the store is
-asked to run anything.
+asked to run anything, and prepares the text the store is sent
+(:func:`poli_kg.web.sparql.prologue.prepare`: the base IRI, the predefined prefixes).
+
+The protocol's encoding is UTF-8: a body declared in another charset (``charset=UTF-16``,
+``ISO-8859-1``) is refused with 415 rather than read in it, as other servers would misread
+it; bytes that are not UTF-8 where UTF-8 is declared or implied are refused with 400.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote_to_bytes
 
 from flask import request
 from werkzeug.datastructures import CombinedMultiDict, MultiDict
@@ -18,11 +23,14 @@ from werkzeug.exceptions import BadRequest, Forbidden, RequestEntityTooLarge, Un
 
 from poli_kg.store.lexer import QueryInfo, nesting, scan
 from poli_kg.web.base.settings import DEFAULT_MAX_QUERY_NESTING
+from poli_kg.web.sparql.prologue import PreparedQuery, prepare
 
 UPDATE_REFUSED = "SPARQL Update is not allowed: this endpoint is read-only."
 SERVICE_REFUSED = (
     "SERVICE (federated query) is not allowed: this endpoint queries only its own dataset."
 )
+UTF8_CHARSETS = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
+"""Charsets a request body may declare (ASCII is UTF-8's first half)."""
 
 
 @dataclass
@@ -57,18 +65,34 @@ def _require_utf8(raw: bytes, what: str) -> None:
                          "of the query.") from exc
 
 
+def _require_utf8_charset(body: bytes | None = None) -> None:
+    """415 when the request body declares a charset other than UTF-8.
+
+    A form body (``body``) whose percent-decoded bytes are all ASCII reads the same in
+    any such charset, and is let through (older HTTP libraries label forms ISO-8859-1).
+    """
+    charset = request.mimetype_params.get("charset")
+    if charset is None or charset.strip().strip('"').lower() in UTF8_CHARSETS:
+        return
+    if body is None or not unquote_to_bytes(body.replace(b"+", b" ")).isascii():
+        raise UnsupportedMediaType(
+            f"The request body is declared as charset={charset[:40]}: this endpoint reads "
+            f"queries in UTF-8 only (SPARQL 1.1 Protocol). Send the query's UTF-8 bytes, "
+            f"with Content-Type {request.mimetype}; charset=utf-8 or no charset.")
+
+
 def _read_post() -> tuple[MultiDict[str, str] | CombinedMultiDict[str, str], str | None]:
     """The parameters and the query of a POST: a form, or an application/sparql-query body."""
     mimetype = request.mimetype
     if mimetype == "application/sparql-update":
         raise Forbidden(UPDATE_REFUSED)
     if mimetype == "application/sparql-query":
+        _require_utf8_charset()
         _require_utf8(request.query_string, "URL's query string")
-        charset = request.mimetype_params.get("charset", "utf-8")
         try:
-            query = request.get_data(cache=False).decode(charset)
-        except (LookupError, UnicodeDecodeError) as exc:
-            raise BadRequest(f"The query is not valid {charset} text.") from exc
+            query = request.get_data(cache=False).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BadRequest("The query is not valid utf-8 text: send its UTF-8 bytes.") from exc
         if "query" in request.args:
             raise BadRequest("With Content-Type application/sparql-query the query is "
                              "the request body, not a query parameter.")
@@ -76,6 +100,7 @@ def _read_post() -> tuple[MultiDict[str, str] | CombinedMultiDict[str, str], str
     if mimetype in ("application/x-www-form-urlencoded", "multipart/form-data", ""):
         _require_utf8(request.query_string, "URL's query string")
         if mimetype == "application/x-www-form-urlencoded":
+            _require_utf8_charset(request.get_data(cache=True))
             _require_utf8(request.get_data(cache=True), "form")
         params = CombinedMultiDict([request.form, request.args])
         return params, _single(params.getlist("query"), "query")
@@ -110,11 +135,14 @@ def read_protocol_request() -> ProtocolRequest:
 # -- checking the query -----------------------------------------------------------------
 
 def check_query(query: str, req: ProtocolRequest, dataset_graphs: Callable[[], Sequence[str]],
-                max_length: int, max_nesting: int = DEFAULT_MAX_QUERY_NESTING) -> QueryInfo:
-    """Refuse what this endpoint does not do; return what the lexer found.
+                max_length: int, max_nesting: int = DEFAULT_MAX_QUERY_NESTING,
+                base: str = "") -> tuple[QueryInfo, PreparedQuery]:
+    """Refuse what this endpoint does not do; return what the lexer found and the text to send
+    the store (``query`` with the base IRI ``base`` and the predefined prefixes it needs).
 
     ``dataset_graphs`` answers the dataset's named graphs; it is called only when the
-    query or the request names a graph.
+    query or the request names a graph.  Sizes are checked on the user's text, graphs on
+    the prepared one (a relative ``FROM <g>`` resolves against the base IRI).
     """
     if not query.strip():
         raise BadRequest("The query is empty.")
@@ -128,13 +156,14 @@ def check_query(query: str, req: ProtocolRequest, dataset_graphs: Callable[[], S
             f"The query nests too deeply ({depth} levels of brackets and chained operators "
             f"such as a+b+…, {{…}} UNION {{…}} …, ?s ?p ?o1, ?o2 …); this endpoint accepts "
             f"at most {max_nesting}. Flatten it, e.g. with VALUES or FILTER(?x IN (…)).")
-    info = scan(query)
+    prepared = prepare(query, base) if base else PreparedQuery(query)
+    info = scan(prepared.text)
     if info.is_update:
         raise Forbidden(UPDATE_REFUSED)
     if info.service:
         raise Forbidden(SERVICE_REFUSED)
     _check_graphs(info, req, dataset_graphs)
-    return info
+    return info, prepared
 
 
 def _check_graphs(info: QueryInfo, req: ProtocolRequest,

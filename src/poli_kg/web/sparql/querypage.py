@@ -6,7 +6,9 @@ asking for HTML without a query.
 
 The page is server-rendered and works without JavaScript (a plain GET form to
 ``/sparql``); ``static/js/query.js`` turns the textarea into the YASGUI editor, runs the
-examples in place and keeps the download links in step with the editor. Configuration
+examples in place, keeps the download links in step with the editor and says when a result
+was truncated (``X-Result-Truncated``).  The page lists the predefined prefixes
+(:data:`~poli_kg.web.sparql.prologue.PREDEFINED`), which queries may use undeclared. Configuration
 reaches the script through a ``<script type="application/json">`` block, so the page
 needs no inline script (compatible with ``Content-Security-Policy: script-src 'self'``).
 
@@ -31,6 +33,7 @@ from flask import Blueprint, Response, current_app, make_response, render_templa
 from poli_kg.namespaces import BASE, PREFIXES, sparql_prologue
 from poli_kg.web.base.site import DEFAULT_LANGUAGE, explicit_language, language
 from poli_kg.web.sparql.examples import DEFAULT_QUERIES_DIR, Example, load_examples
+from poli_kg.web.sparql.prologue import PREDEFINED
 
 WEB = Path(__file__).parent.parent
 """The web layer's folder, holding the site's ``templates`` and ``static`` files."""
@@ -78,6 +81,12 @@ LABELS = {
         "running": "Esecuzione in corso…",
         "done": "Query eseguita in {ms} ms.",
         "failed": "La query non è andata a buon fine.",
+        "prefixes": "Prefissi predefiniti",
+        "prefixes_hint": "Si possono usare senza dichiararli: l'endpoint aggiunge il PREFIX "
+                         "che manca. Un PREFIX della query prevale sempre.",
+        "truncated": "Risultato troncato: l'endpoint restituisce al massimo {limit} risultati "
+                     "per query e questa ne ha di più. Per leggere gli altri usa ORDER BY con "
+                     "LIMIT {limit} OFFSET {limit}, poi OFFSET {limit2} e così via.",
         "language": "Lingua",
         "other_language": "English",
         "nav": "Principale",
@@ -105,6 +114,12 @@ LABELS = {
         "running": "Running…",
         "done": "Query run in {ms} ms.",
         "failed": "The query failed.",
+        "prefixes": "Predefined prefixes",
+        "prefixes_hint": "Usable without declaring them: the endpoint adds the missing PREFIX. "
+                         "A PREFIX of the query always wins.",
+        "truncated": "Result truncated: the endpoint returns at most {limit} results per query, "
+                     "and this one has more. To read the rest, use ORDER BY with LIMIT {limit} "
+                     "OFFSET {limit}, then OFFSET {limit2} and so on.",
         "language": "Language",
         "other_language": "Italiano",
         "nav": "Main",
@@ -216,7 +231,9 @@ def _script_config(endpoint: str, lang: str, autorun: bool, examples: list[Examp
             for kind, formats in FORMATS_BY_QUERY_TYPE.items()
         },
         "examples": {example.name: example.query for example in examples},
-        "labels": {key: labels[key] for key in ("running", "done", "failed", "download_hint")},
+        "max_results": int(current_app.config.get("MAX_RESULTS", 10_000)),
+        "labels": {key: labels[key]
+                   for key in ("running", "done", "failed", "download_hint", "truncated")},
     }
 
 
@@ -237,7 +254,7 @@ def render_query_page() -> Response:
         query=query, endpoint=endpoint, endpoint_url=site + ENDPOINT_PATH,
         downloads=download_links(query, endpoint), formats=FORMATS_BY_QUERY_TYPE,
         config=_script_config(endpoint, lang, autorun, examples, labels),
-        other_lang_url=_url_with(lang=other), nav=_navigation(labels),
+        other_lang_url=_url_with(lang=other), nav=_navigation(labels), predefined=PREDEFINED,
         example_url=lambda name: _url_with(example=name, query=None),
     )
     response = make_response(html)

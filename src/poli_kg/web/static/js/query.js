@@ -17,6 +17,7 @@
   var editorEl = document.getElementById("qp-editor");
   var resultsEl = document.getElementById("qp-results");
   var statusEl = document.getElementById("qp-status");
+  var noticeEl = document.getElementById("qp-notice");
   var linksEl = document.getElementById("qp-download-links");
   var hintEl = document.getElementById("qp-download-hint");
   var endpoint = new URL(config.endpoint, window.location.href).toString();
@@ -111,11 +112,26 @@
     statusEl.className = "qp-status" + (kind ? " qp-status--" + kind : "");
   }
 
+  // A result cut at the endpoint's cap (X-Result-Truncated) is announced above the results,
+  // with how to page through the rest.
+  function showTruncation(response) {
+    var headers = response && response.headers && response.headers.get ? response.headers : null;
+    var truncated = headers && headers.get("X-Result-Truncated") === "true";
+    noticeEl.hidden = !truncated;
+    if (!truncated) return;
+    var limit = parseInt(headers.get("X-Result-Count"), 10) || config.max_results;
+    noticeEl.textContent = config.labels.truncated
+      .split("{limit2}").join(String(2 * limit))
+      .split("{limit}").join(String(limit));
+  }
+
   yasqe.on("query", function () {
     setStatus(config.labels.running, "busy");
+    noticeEl.hidden = true;
     resultsEl.setAttribute("aria-busy", "true");
   });
   yasqe.on("queryResponse", function (_instance, response, duration) {
+    showTruncation(response);
     getYasr().setResponse(response, duration);
     resultsEl.removeAttribute("aria-busy");
     var failed = response instanceof Error || (response && response.ok === false);

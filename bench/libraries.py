@@ -1,0 +1,765 @@
+"""Three hand-written parts of poli-kg beside well-kept libraries, measured side by side.
+
+    python bench/libraries.py [--parts lexer,shacl,ontology] [--sizes 100000,1000000]
+                              [--build DIR] [--out bench/out] [--timeout 30] [--shacl-timeout 600]
+
+1. **lexer** — ``poli_kg.store.lexer`` (nesting bound, query form, Update / SERVICE / FROM
+   found before a query runs, ``\\u`` escapes, pre-binding) beside rdflib's parser
+   (``parseQuery`` + ``translateQuery``, ``parseUpdate``) and pyoxigraph (``Store().query`` on an
+   empty store: parsed and planned; SELECT and CONSTRUCT results are never iterated, so nothing
+   is evaluated, ASK is).  Corpus: ``queries/``, ``bench/queries/``, ``tests/data/queries/`` and
+   the hostile queries of ``tests/data/hostile/queries.json``.  The libraries run in child
+   processes, one query after another: a query that kills the process (stack overflow) or
+   runs past ``--timeout`` is recorded as such and the next one goes on in a new process.
+2. **shacl** — ``poli_kg.graph.shaclsparql.validate`` on the reasoner's store beside pyshacl
+   (the build's reference: rdflib graph; the Oxigraph store given directly; ``sparql_mode``),
+   and pyrudof (native and SPARQL engines), on the project graph, the project graph with every
+   fifth data triple dropped (so that every kind of constraint reports something), and
+   ``bench/generate.py``'s graphs of ``--sizes`` triples.  Each run is a fresh process: time of
+   the validation alone, peak RSS before and after it, results counted per (severity,
+   constraint component, path) and compared with pyshacl's.  A run predicted (from the
+   previous size, linearly) to exceed ``--shacl-timeout`` is skipped, saying so.
+3. **ontology** — ``GET /ontology`` (Flask test client on ``--build``) beside pyLODE's
+   ``OntPub`` on ``ontology/poli-kg.ttl``: time, size, what each documents (classes,
+   properties, labels and definitions in it and en, domains, ranges, super-terms, instances)
+   and accessibility basics.  Both pages are written to ``--out/libraries/``.
+
+Run it with a Python where poli-kg is installed; pyrudof and pyLODE give their columns (a
+column is skipped, with a message, when one is missing)::
+
+    pip install -c requirements.lock -e . pyrudof==0.3.35 pyLODE==3.3.4
+
+(pyLODE 3.4.1 cannot be imported when installed from its wheel: its ``version.py`` reads a
+``pyproject.toml`` the wheel does not ship.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import os
+import resource
+import selectors
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from html.parser import HTMLParser
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+MAX_LENGTH = 100_000   # the endpoint's MAX_QUERY_LENGTH: longer queries get 413 before the lexer
+MAX_NESTING = 1000     # the endpoint's MAX_QUERY_NESTING
+PACKAGES = ("rdflib", "pyoxigraph", "pyshacl", "pyrudof", "pylode", "flask")
+
+
+def installed(name: str) -> str | None:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
+
+
+# -- 1. the lexer ------------------------------------------------------------------------
+
+def corpus() -> list[dict]:
+    """The project's queries, then the hostile ones (as text; invalid UTF-8 left out)."""
+    found = []
+    for folder in ("queries", "bench/queries", "tests/data/queries"):
+        for path in sorted((ROOT / folder).glob("*.rq")):
+            found.append({"name": f"{folder}/{path.name}", "project": True,
+                          "text": path.read_text(encoding="utf-8")})
+    for entry in json.loads((ROOT / "tests/data/hostile/queries.json").read_text("utf-8")):
+        text = entry["query"] if "query" in entry else "".join(
+            part * times for part, times in entry["parts"])
+        if entry.get("latin1"):
+            try:
+                text = text.encode("latin-1").decode("utf-8")
+            except UnicodeDecodeError:
+                continue   # the server answers 400 before any lexer
+        found.append({"name": entry["name"], "project": False, "text": text})
+    return found
+
+
+def lexer_answer(text: str) -> dict:
+    """What the lexer finds (caches bypassed), and how long scan + nesting take."""
+    from poli_kg.store import lexer
+
+    start = time.perf_counter()
+    depth = lexer.nesting.__wrapped__(text)
+    info = lexer.scan.__wrapped__(text)
+    elapsed = time.perf_counter() - start
+    return {"outcome": "ok", "form": info.form, "update": info.is_update,
+            "service": info.service, "default": list(info.from_graphs),
+            "named": list(info.from_named_graphs), "unresolved": list(info.unresolved_graphs),
+            "depth": depth, "s": elapsed}
+
+
+def _has_service(node: object) -> bool:
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if getattr(item, "name", None) == "ServiceGraphPattern":
+            return True
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+    return False
+
+
+def rdflib_answer(text: str) -> dict:
+    """rdflib's reading: parse + algebra (what prepareQuery does); else does it parse as Update?"""
+    from rdflib.plugins.sparql import algebra, parser
+
+    try:
+        query = algebra.translateQuery(parser.parseQuery(text))
+    except RecursionError:
+        return {"outcome": "RecursionError"}
+    # rdflib raises pyparsing's ParseException, ValueError, and bare Exception (unknown
+    # prefix): every failure is an answer to record here.
+    except Exception as exc:  # noqa: BLE001
+        try:
+            parser.parseUpdate(text)
+        except RecursionError:
+            return {"outcome": "RecursionError"}
+        except Exception:  # noqa: BLE001 - as above
+            return {"outcome": type(exc).__name__, "message": str(exc)[:100]}
+        return {"outcome": "update", "update": True}
+    clauses = query.algebra.get("datasetClause") or []
+    return {"outcome": "ok", "form": query.algebra.name.replace("Query", "").upper(),
+            "update": False, "service": _has_service(query.algebra),
+            "default": [str(c.default) for c in clauses if c.get("default") is not None],
+            "named": [str(c.named) for c in clauses if c.get("named") is not None]}
+
+
+def oxigraph_answer(text: str, store: object) -> dict:
+    """pyoxigraph's reading: the kind of result of the query on an empty store."""
+    import pyoxigraph as ox
+
+    try:
+        result = store.query(text)
+    except SyntaxError as exc:
+        return {"outcome": "SyntaxError", "message": str(exc)[:100]}
+    except (OSError, RuntimeError, ValueError) as exc:   # an ASK evaluated and failed
+        return {"outcome": type(exc).__name__, "message": str(exc)[:100]}
+    form = {ox.QueryBoolean: "ASK", ox.QuerySolutions: "SELECT",
+            ox.QueryTriples: "CONSTRUCT|DESCRIBE"}[type(result)]
+    return {"outcome": "ok", "form": form}
+
+
+def child_queries(kind: str, corpus_file: str, first: int) -> None:
+    """Child process: answer each query from ``first`` on, one JSON line each, timed."""
+    entries = json.loads(Path(corpus_file).read_text("utf-8"))
+    if kind == "oxigraph":
+        import pyoxigraph as ox
+
+        store = ox.Store()
+        answer = lambda text: oxigraph_answer(text, store)  # noqa: E731
+    else:
+        answer = rdflib_answer
+    for entry in entries[int(first):]:
+        start = time.perf_counter()
+        found = answer(entry["text"])
+        found["s"] = elapsed = time.perf_counter() - start
+        if entry["project"]:   # the project's queries: median of repeated runs
+            runs = [elapsed]
+            while sum(runs) < 0.2 and len(runs) < 200:
+                start = time.perf_counter()
+                answer(entry["text"])
+                runs.append(time.perf_counter() - start)
+            found["s"] = statistics.median(runs)
+        print(json.dumps(found), flush=True)
+
+
+def _death(returncode: int) -> str:
+    if returncode < 0:
+        name = signal.Signals(-returncode).name
+        return f"{name} (stack overflow)" if name == "SIGSEGV" else name
+    return f"exit {returncode}"
+
+
+def library_answers(kind: str, entries: list[dict], timeout: float) -> list[dict]:
+    """Every entry answered by ``kind`` in child processes (restarted after a crash/timeout)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(entries, f)
+    answers: list[dict] = []
+    try:
+        while len(answers) < len(entries):
+            proc = subprocess.Popen(
+                [sys.executable, __file__, "--child", "queries", kind, f.name, str(len(answers))],
+                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            with selectors.DefaultSelector() as sel:
+                sel.register(proc.stdout, selectors.EVENT_READ)
+                while len(answers) < len(entries):
+                    if not sel.select(timeout):
+                        proc.kill()
+                        answers.append({"outcome": f"stopped after {timeout:g} s", "s": timeout})
+                        break
+                    line = proc.stdout.readline()
+                    if not line:
+                        answers.append({"outcome": _death(proc.wait()), "s": None})
+                        break
+                    answers.append(json.loads(line))
+            proc.kill()
+            proc.wait()
+            proc.stdout.close()
+    finally:
+        os.unlink(f.name)
+    return answers
+
+
+def _agree(rows: list[tuple[dict, dict]], keys: tuple[str, ...]) -> str:
+    parsed = [(mine, theirs) for mine, theirs in rows if theirs["outcome"] == "ok"]
+    same = sum(all(_same(k, mine.get(k), theirs.get(k)) for k in keys) for mine, theirs in parsed)
+    refused = len(rows) - len(parsed)
+    return f"{same}/{len(parsed)} same" + (f" ({refused} not parsed)" if refused else "")
+
+
+def _same(key: str, mine: object, theirs: object) -> bool:
+    if key == "form" and isinstance(theirs, str) and "|" in theirs:
+        return mine in theirs.split("|")
+    return mine == theirs
+
+
+def lexer_tables(timeout: float, build: Path) -> str:
+    entries = corpus()
+    mine = [lexer_answer(e["text"]) for e in entries]
+    libs = {kind: library_answers(kind, entries, timeout) for kind in ("rdflib", "oxigraph")}
+    reaching = [i for i, e in enumerate(entries)
+                if len(e["text"]) <= MAX_LENGTH and mine[i]["depth"] <= MAX_NESTING]
+    project = [i for i, e in enumerate(entries) if e["project"]]
+    lines = [f"Corpus: {len(project)} project queries, {len(entries) - len(project)} hostile "
+             f"ones; {len(reaching)} reach the lexer's scan (≤ {MAX_LENGTH:,} characters, "
+             f"nesting ≤ {MAX_NESTING}).", ""] + use_table(entries, mine, libs, reaching)
+    lines += ["", "| per query, project queries | median µs | max µs | ÷ lexer |",
+              "|---|---:|---:|---:|"]
+    base = statistics.median(mine[i]["s"] for i in project)
+    for label, answers in (("lexer: nesting + scan (uncached)", mine),
+                           ("rdflib parseQuery + translateQuery", libs["rdflib"]),
+                           ("pyoxigraph Store().query (parse + plan)", libs["oxigraph"])):
+        times = [answers[i]["s"] for i in project if answers[i]["s"] is not None]
+        lines.append(f"| {label} | {statistics.median(times) * 1e6:,.0f} "
+                     f"| {max(times) * 1e6:,.0f} | {statistics.median(times) / base:.1f}× |")
+    lines += ["", hostile_table(entries, mine, libs), "", binding_table(build)]
+    return "\n".join(lines)
+
+
+def use_table(entries: list[dict], mine: list[dict], libs: dict, reaching: list[int]
+              ) -> list[str]:
+    rd, ox = libs["rdflib"], libs["oxigraph"]
+    from poli_kg.store import lexer
+    from rdflib.plugins.sparql.parser import expandUnicodeEscapes
+
+    def escapes_agree() -> str:
+        same = 0
+        for e in entries:
+            try:
+                same += lexer.expand_unicode_escapes(e["text"]) == expandUnicodeEscapes(e["text"])
+            except ValueError:
+                pass
+        return f"{same}/{len(entries)} same text"
+
+    pairs = lambda lib: [(mine[i], lib[i]) for i in reaching]  # noqa: E731
+    update_same = sum(mine[i]["update"] == (rd[i]["outcome"] == "update") for i in reaching)
+    crashed = [i for i, e in enumerate(entries) if mine[i]["depth"] > MAX_NESTING]
+    return [
+        "| use of the lexer | lexer | rdflib | pyoxigraph |", "|---|---|---|---|",
+        f"| query form | reference | {_agree(pairs(rd), ('form',))} "
+        f"| {_agree(pairs(ox), ('form',))}; CONSTRUCT and DESCRIBE look alike |",
+        f"| SPARQL Update found | reference | {update_same}/{len(reaching)} same "
+        "| cannot tell: an Update is a SyntaxError, like a typo |",
+        f"| SERVICE found | reference | {_agree(pairs(rd), ('service',))} "
+        "| cannot tell without evaluating it (ASK opens the connection) |",
+        f"| FROM / FROM NAMED graphs | reference | {_agree(pairs(rd), ('default', 'named'))} "
+        "| cannot tell (no algebra in Python) |",
+        f"| \\u escapes expanded | reference | {escapes_agree()} "
+        "| does not expand them: `\\u0053ERVICE` is a SyntaxError |",
+        f"| nesting bound (> {MAX_NESTING} refused) | {len(crashed)} refused | "
+        f"{_outcomes([rd[i] for i in crashed])} | {_outcomes([ox[i] for i in crashed])} |",
+    ]
+
+
+def _outcomes(answers: list[dict]) -> str:
+    counts = Counter(a["outcome"] for a in answers)
+    return ", ".join(f"{n} {outcome}" for outcome, n in counts.most_common())
+
+
+def hostile_table(entries: list[dict], mine: list[dict], libs: dict) -> str:
+    lines = ["| hostile query | chars | lexer: depth, ms | rdflib | s | pyoxigraph | s |",
+             "|---|---:|---|---|---:|---|---:|"]
+    for i, e in enumerate(entries):
+        if e["project"]:
+            continue
+        verdict = ("413 too long" if len(e["text"]) > MAX_LENGTH else
+                   "400 too deep" if mine[i]["depth"] > MAX_NESTING else
+                   "403" if mine[i]["update"] or mine[i]["service"] else "passes")
+        cells = [f"{a['outcome']}" + (f": {a['form']}" if a.get("form") else "")
+                 for a in (libs["rdflib"][i], libs["oxigraph"][i])]
+        times = ["—" if a["s"] is None else f"{a['s']:.3f}"
+                 for a in (libs["rdflib"][i], libs["oxigraph"][i])]
+        lines.append(f"| {e['name']} | {len(e['text']):,} | {verdict}, {mine[i]['depth']}, "
+                     f"{mine[i]['s'] * 1e3:.1f} | {cells[0]} | {times[0]} | {cells[1]} "
+                     f"| {times[1]} |")
+    return "\n".join(lines)
+
+
+def _rows(result: object, as_text: object) -> list[tuple]:
+    """Rows as sorted tuples of N-Triples terms; " | "-joined parts sorted (the order of
+    GROUP_CONCAT is unspecified: queries/16-dati-con-fonte.rq)."""
+    return sorted(tuple(" | ".join(sorted(as_text(v).split(" | "))) for v in row)
+                  for row in result)
+
+
+def binding_table(build: Path) -> str:
+    """Pre-binding: the lexer's text substitution beside pyoxigraph's ``substitutions``
+    (SEP-0007) and rdflib's ``initBindings``, on the project's SELECT queries and graph."""
+    import pyoxigraph as ox
+    from rdflib import Dataset
+    from rdflib.plugins.sparql.parser import parseQuery
+
+    from poli_kg.graph.rdfterms import to_rdflib
+    from poli_kg.store import lexer
+
+    store = ox.Store()
+    store.load(path=str(build / "poli-kg.nq"), format=ox.RdfFormat.N_QUADS)
+    dataset = Dataset(default_union=True)
+    dataset.parse(build / "poli-kg.nq", format="nquads")
+    ox_text = lambda v: "" if v is None else str(v)  # noqa: E731
+    rd_text = lambda v: "" if v is None else v.n3()  # noqa: E731
+    tally = Counter()
+    for path in sorted(ROOT.glob("queries/*.rq")) + sorted(ROOT.glob("bench/queries/*.rq")):
+        query = path.read_text("utf-8")
+        if parseQuery(query)[1].name != "SelectQuery":
+            continue
+        solutions = store.query(query, use_default_graph_as_union=True)
+        first = next(iter(solutions), None)
+        name = next((v.value for v in solutions.variables if first is not None
+                     and isinstance(first[v], (ox.NamedNode, ox.Literal))), None)
+        if name is None:
+            continue
+        term = first[name]
+        tally["queries"] += 1
+        text = lexer.bind_variables(query, {name: str(term)})
+        mine = _rows(store.query(text, use_default_graph_as_union=True), ox_text)
+        subst = _rows(store.query(query, use_default_graph_as_union=True,
+                                  substitutions={ox.Variable(name): term}), ox_text)
+        init = _rows(dataset.query(query, initBindings={name: to_rdflib(term)}), rd_text)
+        text_rd = _rows(dataset.query(text), rd_text)
+        tally["oxigraph substitutions"] += subst == mine
+        tally["rdflib initBindings"] += init == text_rd
+        tally["lexer text on rdflib"] += len(text_rd) == len(mine)
+    n = tally["queries"]
+    return "\n".join([
+        f"Pre-binding a variable (the first one bound in the first row) in the {n} project SELECT "
+        "queries that have one:", "",
+        "| method | works on | same rows as the lexer's text on pyoxigraph |", "|---|---|---:|",
+        f"| lexer bind_variables (text) | every backend, the remote store too | {n}/{n} |",
+        f"| pyoxigraph substitutions | pyoxigraph only | {tally['oxigraph substitutions']}/{n} |",
+        f"| rdflib initBindings (vs the lexer's text on rdflib) | rdflib only "
+        f"| {tally['rdflib initBindings']}/{n} |",
+        f"| the lexer's text on rdflib (row count) | — | {tally['lexer text on rdflib']}/{n} |"])
+
+
+# -- 2. SHACL ----------------------------------------------------------------------------
+
+ENGINES = ("poli-kg", "pyshacl", "pyshacl, Oxigraph store", "pyshacl sparql_mode",
+           "pyshacl sparql_mode, Oxigraph store", "pyrudof", "pyrudof, SPARQL mode")
+BROKEN_EVERY = 5   # the "broken" graph: the project graph without every fifth data triple
+
+
+def _local(iri: object) -> str:
+    text = str(iri)
+    return text.rsplit("#", 1)[-1] if "#" in text else text.rsplit("/", 1)[-1]
+
+
+def _key(severity: object, component: object, path: object, shape: object) -> str:
+    """How results are counted: severity, constraint component, then the path (or the
+    shape for a result without one: SPARQL constraints)."""
+    where = path if path not in (None, "", "None") else (
+        shape if str(shape).startswith("http") else "-")
+    return f"{_local(severity)} {_local(component).replace('ConstraintComponent', '')} {where}"
+
+
+def _graph_keys(report: object) -> list[str]:
+    """Result keys of a pyshacl report graph."""
+    from rdflib import BNode
+    from rdflib.namespace import RDF, SH
+
+    keys = []
+    for node in report.subjects(RDF.type, SH.ValidationResult):
+        path = report.value(node, SH.resultPath)
+        if isinstance(path, BNode):   # (the project's shapes use IRI paths only)
+            path = "complex path"
+        keys.append(_key(report.value(node, SH.resultSeverity),
+                         report.value(node, SH.sourceConstraintComponent), path,
+                         report.value(node, SH.sourceShape)))
+    return keys
+
+
+def _closure(dataset: str):
+    """(inputs, reasoner closure) of the project graph, broken or with generated data."""
+    from poli_kg.graph import pipeline, reasoning
+
+    extra = [Path(dataset)] if dataset not in ("real", "broken") else []
+    inputs = pipeline.load(pipeline.Sources(ROOT, extra_data=extra))
+    if dataset == "broken":
+        inputs.triples["data"] = [t for i, t in enumerate(inputs.triples["data"])
+                                  if i % BROKEN_EVERY]
+    return inputs, reasoning.close(inputs.asserted_triples(), "rules")
+
+
+def _rdflib_union(inputs, closure):
+    """asserted + inferred as the build gives it to pyshacl."""
+    from poli_kg.graph.rdfterms import to_rdflib
+
+    union = inputs.asserted()
+    for t in closure.inferred:
+        union.add((to_rdflib(t.subject), to_rdflib(t.predicate), to_rdflib(t.object)))
+    return union
+
+
+def _pyshacl(data, shapes, **options) -> list[str]:
+    import pyshacl
+
+    _conforms, report, _text = pyshacl.validate(
+        data, shacl_graph=shapes, inference="none", advanced=True, allow_warnings=True,
+        abort_on_first=False, **options)
+    return _graph_keys(report)
+
+
+def _pyrudof(closure, shapes, sparql: bool) -> tuple[list[str], float]:
+    """Keys of pyrudof's results, and the seconds spent handing it the data."""
+    import pyoxigraph as ox
+    import pyrudof
+
+    start = time.perf_counter()
+    rudof = pyrudof.Rudof(pyrudof.RudofConfig())
+    data = closure.store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph())
+    rudof.read_data(data.decode("utf-8"), format=pyrudof.RDFFormat.NTriples)
+    del data
+    rudof.read_shacl(shapes.serialize(format="turtle"), format=pyrudof.ShaclFormat.Turtle)
+    handover = time.perf_counter() - start
+    mode = pyrudof.ShaclValidationMode.Sparql if sparql else pyrudof.ShaclValidationMode.Native
+    report = rudof.validate_shacl(mode=mode)
+    return [_key(e.severity, e.constraint_component, e.path, e.source_shape)
+            for e in report], handover
+
+
+def child_shacl(engine: str, dataset: str) -> None:
+    """Child process: validate once with ``engine``; print times, peak RSS and result keys."""
+    from poli_kg.graph import shaclsparql, validation
+
+    inputs, closure = _closure(dataset)
+    shapes = inputs.graphs["shapes"]
+    data = _rdflib_union(inputs, closure) if engine in ("pyshacl", "pyshacl sparql_mode") \
+        else closure.store
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    start = time.perf_counter()
+    handover = 0.0
+    if engine in ("poli-kg", "pyshacl"):
+        validate = shaclsparql.validate if engine == "poli-kg" else validation.validate
+        keys = [_key(r.severity, r.constraint, _path_text(r.path), r.source_shape)
+                for r in validate(data, shapes).results]
+    elif engine.startswith("pyshacl"):
+        keys = _pyshacl(data, shapes, sparql_mode="sparql_mode" in engine)
+    else:
+        keys, handover = _pyrudof(closure, shapes, sparql="SPARQL" in engine)
+    elapsed = time.perf_counter() - start - handover
+    print(json.dumps({"s": elapsed, "handover_s": handover, "triples": len(closure.store),
+                      "rss_before": rss_before,
+                      "rss_after": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      "results": Counter(keys)}))
+
+
+def _path_text(path: object) -> str | None:
+    from rdflib import URIRef
+
+    return str(path) if isinstance(path, URIRef) else None if path is None else "complex path"
+
+
+def _engine_available(engine: str) -> str | None:
+    """Why ``engine`` cannot run here (None when it can)."""
+    if engine.startswith("pyrudof") and installed("pyrudof") is None:
+        return "pyrudof not installed"
+    return None
+
+
+def shacl_run(engine: str, dataset: str, timeout: float) -> dict:
+    try:
+        done = subprocess.run([sys.executable, __file__, "--child", "shacl", engine, dataset],
+                              capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"stopped after {timeout:g} s"}
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or [_death(done.returncode)])[-1]
+        return {"error": last[:160]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def generated(size: int, out: Path) -> Path:
+    """``bench/generate.py``'s graph of ``size`` triples (reused when present, as bench/build.py)."""
+    path = out / f"gen-{size}.nt"
+    if not path.exists():
+        out.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, str(HERE / "generate.py"), "--triples", str(size),
+                        "--out", str(path)], check=True)
+    return path
+
+
+def _skip(engine: str, last: dict | None, triples: int, timeout: float) -> str | None:
+    """Why not to run ``engine`` on ``triples`` triples, after its run ``last``."""
+    reason = _engine_available(engine)
+    if reason or last is None:
+        return reason
+    if "error" in last:
+        return f"not run: {last['error'][:70]} on a smaller graph"
+    predicted = last["s"] * triples / last["triples"]
+    if predicted > timeout:
+        return (f"skipped: {last['s']:.1f} s on {last['triples']:,} triples predicts "
+                f"{predicted:,.0f} s")
+    return None
+
+
+def shacl_tables(sizes: list[int], out: Path, timeout: float) -> str:
+    datasets = [("project graph", "real", 0),
+                (f"project graph − every {BROKEN_EVERY}th data triple", "broken", 0)]
+    datasets += [(f"project + {size:,} generated", str(generated(size, out)), int(size * 1.15))
+                 for size in sizes]
+    lines = ["| graph | triples | engine | validate s | ÷ poli-kg | peak RSS MB before → after "
+             "| results | counts = pyshacl's |", "|---|---:|---|---:|---:|---:|---:|---|"]
+    notes, last = [], {}
+    for label, dataset, estimate in datasets:
+        runs = {}
+        for engine in ENGINES:
+            why = _skip(engine, last.get(engine), estimate, timeout)
+            runs[engine] = {"error": why} if why else shacl_run(engine, dataset, timeout)
+            if not why:
+                last[engine] = runs[engine]
+        reference = runs["pyshacl"].get("results")
+        base = runs["poli-kg"].get("s")
+        for engine, run in runs.items():
+            if "error" in run:
+                lines.append(f"| {label} | | {engine} | {run['error']} | | | | |")
+                continue
+            same = "—" if reference is None else str(run["results"] == reference)
+            if reference is not None and run["results"] != reference:
+                notes.append(_differences(label, engine, run["results"], reference))
+            handover = f" (+ {run['handover_s']:.1f} s to load it)" if run["handover_s"] else ""
+            lines.append(
+                f"| {label} | {run['triples']:,} | {engine} | {run['s']:.2f}{handover} "
+                f"| {run['s'] / base:.1f}× | {run['rss_before']:,.0f} → {run['rss_after']:,.0f} "
+                f"| {sum(run['results'].values()):,} | {same} |")
+    return "\n".join(lines + [""] + notes)
+
+
+def _differences(label: str, engine: str, mine: dict, reference: dict) -> str:
+    keys = sorted(k for k in set(mine) | set(reference) if mine.get(k) != reference.get(k))
+    shown = "; ".join(f"`{k}` {mine.get(k, 0)} vs {reference.get(k, 0)}" for k in keys[:6])
+    more = f" … ({len(keys)} keys differ)" if len(keys) > 6 else ""
+    return f"- {label}, {engine} vs pyshacl: {shown}{more}"
+
+
+# -- 3. the ontology page ----------------------------------------------------------------
+
+class Outline(HTMLParser):
+    """Elements (tag, id, start/end offsets), the IRIs written in <code>, headings, landmarks."""
+
+    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+            "track", "wbr"}
+
+    def __init__(self, text: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.starts = [0] + [i + 1 for i, c in enumerate(text) if c == "\n"]
+        self.stack: list[dict] = []
+        self.elements: list[dict] = []
+        self.codes: list[tuple[str, list[dict]]] = []
+        self.feed(text)
+
+    def _offset(self) -> int:
+        line, column = self.getpos()
+        return self.starts[line - 1] + column
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        element = {"tag": tag, "attrs": dict(attrs), "start": self._offset(), "end": None}
+        self.elements.append(element)
+        if tag not in self.VOID:
+            self.stack.append(element)
+
+    def handle_endtag(self, tag: str) -> None:
+        while self.stack:
+            element = self.stack.pop()
+            element["end"] = self._offset()
+            if element["tag"] == tag:
+                break
+
+    def handle_data(self, data: str) -> None:
+        if self.stack and self.stack[-1]["tag"] == "code":
+            self.codes.append((data.strip(), list(self.stack)))
+
+
+def ontology_terms() -> tuple[list[dict], dict]:
+    """The ontology's classes and properties: labels and definitions by language, and the
+    IRIs they point to (super-terms, domains, ranges, inverses)."""
+    from rdflib import Graph, Literal, URIRef
+    from rdflib.namespace import OWL, RDF, RDFS, SKOS
+
+    graph = Graph().parse(ROOT / "ontology/poli-kg.ttl")
+    kinds = {OWL.Class: "class", OWL.ObjectProperty: "property", OWL.DatatypeProperty: "property",
+             OWL.AnnotationProperty: "property", RDF.Property: "property"}
+    links = {RDFS.subClassOf: "super-term", RDFS.subPropertyOf: "super-term",
+             RDFS.domain: "domain", RDFS.range: "range", OWL.inverseOf: "inverse"}
+    terms = []
+    for kind_iri, kind in kinds.items():
+        for term in sorted(set(graph.subjects(RDF.type, kind_iri))):
+            if isinstance(term, URIRef) and all(t["iri"] != str(term) for t in terms):
+                terms.append({"iri": str(term), "kind": kind, **{
+                    f"{what} {lit.language}": str(lit)
+                    for what, prop in (("label", RDFS.label), ("definition", SKOS.definition))
+                    for lit in graph.objects(term, prop) if isinstance(lit, Literal)},
+                    "links": [(name, str(o)) for p, name in links.items()
+                              for o in graph.objects(term, p) if isinstance(o, URIRef)]})
+    labels = {t["iri"]: [v for k, v in t.items() if k.startswith("label ")] for t in terms}
+    return terms, labels
+
+
+def coverage(page: str, terms: list[dict], labels: dict) -> Counter:
+    """What a page documents: per term, its block (the smallest element with an id holding
+    the IRI in <code>) and what that block says."""
+    outline = Outline(page)
+    blocks = {}
+    for text, stack in outline.codes:
+        holders = [e for e in stack if e["attrs"].get("id") and e["tag"] in ("section", "div")]
+        if holders and (text not in blocks or holders[-1]["end"] - holders[-1]["start"]
+                        < blocks[text]["end"] - blocks[text]["start"]):
+            blocks[text] = holders[-1]
+    found = Counter()
+    for term in terms:
+        block = blocks.get(term["iri"])
+        if block is None:
+            continue
+        found[f"{term['kind']}es documented" if term["kind"] == "class"
+              else "properties documented"] += 1
+        raw = page[block["start"]:block["end"]]
+        text = html.unescape(raw)
+        for key in ("label it", "label en", "definition it", "definition en"):
+            found[f"{key}: in its block"] += key in term and term[key] in text
+        for link, target in term["links"]:
+            anchor = blocks.get(target, {}).get("attrs", {}).get("id")
+            found[f"{link} shown"] += any(
+                needle and needle in text for needle in
+                [target, f'href="#{anchor}"' if anchor else None, *labels.get(target, [])])
+        found["instances linked"] += raw.count('href="/id/') * (term["kind"] == "class")
+    return found
+
+
+def accessibility(page: str) -> dict:
+    outline = Outline(page)
+    tags = Counter(e["tag"] for e in outline.elements)
+    levels = [int(e["tag"][1]) for e in outline.elements if e["tag"] in
+              ("h1", "h2", "h3", "h4", "h5", "h6")]
+    ids = Counter(e["attrs"]["id"] for e in outline.elements if e["attrs"].get("id"))
+    html_tag = next((e for e in outline.elements if e["tag"] == "html"), {"attrs": {}})
+    return {
+        "bytes": len(page.encode("utf-8")),
+        "<html lang>": html_tag["attrs"].get("lang") or "none",
+        "elements with lang": sum(1 for e in outline.elements if "lang" in e["attrs"]),
+        "landmarks (header nav main footer aside)": " ".join(
+            f"{tags[t]}" for t in ("header", "nav", "main", "footer", "aside")),
+        "headings h1/h2/h3/h4": "/".join(str(levels.count(n)) for n in (1, 2, 3, 4)),
+        "heading levels skipped": sum(1 for a, b in zip(levels, levels[1:]) if b > a + 1),
+        "duplicate ids": sum(n - 1 for n in ids.values() if n > 1),
+        "inline <style> / <script>": f"{tags['style']} / {tags['script']}",
+        "distinct CSS classes": len({c for e in outline.elements
+                                     for c in e["attrs"].get("class", "").split()}),
+    }
+
+
+def ontology_table(build: Path, out: Path) -> str:
+    from poli_kg.web import create_app
+
+    pages, times = {}, {}
+    app = create_app({"BUILD_DIR": str(build)})
+    client = app.test_client()
+    for lang in ("it", "en"):
+        runs = []
+        for _ in range(5):
+            start = time.perf_counter()
+            pages[f"poli-kg /ontology?lang={lang}"] = client.get(
+                f"/ontology?lang={lang}", headers={"Accept": "text/html"}).get_data(as_text=True)
+            runs.append(time.perf_counter() - start)
+        times[f"poli-kg /ontology?lang={lang}"] = (runs[0], statistics.median(runs[1:]))
+    if installed("pylode") is None:
+        note = "pyLODE not installed: its column is skipped."
+    else:
+        note = ""
+        runs = []
+        for _ in range(3):
+            start = time.perf_counter()
+            from pylode import OntPub
+
+            pages["pyLODE OntPub"] = OntPub(ontology=str(ROOT / "ontology/poli-kg.ttl")).make_html()
+            runs.append(time.perf_counter() - start)
+        times["pyLODE OntPub"] = (runs[0], statistics.median(runs[1:]))
+    folder = out / "libraries"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, page in pages.items():
+        slug = "".join(c if c.isalnum() else "-" for c in name).strip("-")
+        (folder / f"{slug}.html").write_text(page, encoding="utf-8")
+    terms, labels = ontology_terms()
+    rows = {name: {"first s (incl. import) / next s": "{:.2f} / {:.2f}".format(*times[name]),
+                   **accessibility(page), **coverage(page, terms, labels)}
+            for name, page in pages.items()}
+    keys = list(dict.fromkeys(k for row in rows.values() for k in row))
+    count = Counter(t["kind"] for t in terms)
+    links = Counter(name for t in terms for name, _ in t["links"])
+    lines = [f"Ontology: {count['class']} classes, {count['property']} properties; links: "
+             + ", ".join(f"{n} {name}" for name, n in links.items()) + ".", "",
+             "| | " + " | ".join(rows) + " |", "|---|" + "---:|" * len(rows)]
+    lines += [f"| {k} | " + " | ".join(str(row.get(k, 0)) for row in rows.values()) + " |"
+              for k in keys]
+    return "\n".join(lines + ([note] if note else []))
+
+
+# -- main --------------------------------------------------------------------------------
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--parts", default="lexer,shacl,ontology")
+    parser.add_argument("--sizes", default="100000,1000000", help="generated triples (SHACL)")
+    parser.add_argument("--build", default=str(ROOT / "public"),
+                        help="a build folder (poli-kg build --out DIR)")
+    parser.add_argument("--out", type=Path, default=HERE / "out")
+    parser.add_argument("--timeout", type=float, default=30, help="seconds per query (lexer)")
+    parser.add_argument("--shacl-timeout", type=float, default=600, help="seconds per validation")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(ROOT / "src"))
+    if args.child:
+        kind, *rest = args.child
+        child_queries(*rest) if kind == "queries" else child_shacl(*rest)
+        return 0
+    print(f"Machine: {os.cpu_count()} cores; Python {sys.version.split()[0]}; "
+          + ", ".join(f"{p} {installed(p) or 'not installed'}" for p in PACKAGES) + ".\n")
+    parts = args.parts.split(",")
+    sections = {"lexer": ("SPARQL lexer", lambda: lexer_tables(args.timeout, Path(args.build))),
+                "shacl": ("SHACL validation", lambda: shacl_tables(
+                    [int(s) for s in args.sizes.split(",") if s], args.out, args.shacl_timeout)),
+                "ontology": ("Ontology page", lambda: ontology_table(Path(args.build), args.out))}
+    for part in parts:
+        title, make = sections[part]
+        start = time.perf_counter()
+        body = make()
+        print(f"## {title}\n\n{body}\n\n({time.perf_counter() - start:.0f} s)\n", flush=True)
+    print(f"Load average at the end: {os.getloadavg()[0]:.2f}.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

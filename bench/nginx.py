@@ -1,0 +1,222 @@
+"""nginx benchmark: repeated queries from nginx's cache against Virtuoso, and the application
+without any cache against a bare pyoxigraph server.
+
+    python bench/nginx.py [--size 10000] [--duration 5] [--connections 8] [--rounds 3]
+
+Over ``bench/out/build-SIZE/public`` (the project's build plus SIZE generated triples, made by
+``bench/build.py`` when missing) it starts, on 127.0.0.1:
+
+1. **Repeated queries, warm cache** (target ≥ 10× Virtuoso): the production deployment of
+   ``deploy/`` — Debian's nginx with ``deploy/nginx/poli-kg.conf`` (run by
+   ``tests/support/nginx.py``) in front of two poli-kg backends reading the build — beside
+   Virtuoso with the build's N-Quads bulk-loaded (``bench/query.py``).  wrk cycles through the
+   query mix of ``bench/query.py`` (the competency questions of ``queries/`` and the analytic
+   queries of ``bench/queries/``) as ``GET /sparql?query=…`` with ``Accept:
+   application/sparql-results+json``, the request a cache can keep.  Before the runs every
+   query is sent to nginx twice: the second answer must come from its cache
+   (``X-Cache-Status: HIT``; the table says how many did).
+2. **Small SELECT, no cache** (target ≥ 0.8× bare pyoxigraph): poli-kg with its result cache
+   off (``QUERY_CACHE_MB=0``, ``bench/query.py``'s "poli-kg, no cache"; gunicorn's default
+   workers) beside ``bench/oxigraph_server.py`` over the same store; wrk POSTs the labels of
+   one cluster.
+
+Every wrk run lasts ``--duration`` seconds with ``--connections`` connections and 2 threads;
+the servers take turns for ``--rounds`` rounds after a warm-up round, each run followed by a
+wait until the server is idle again; the median run is reported.  wrk, nginx and the servers
+share the machine's cores.  It prints two Markdown tables (the targets as ratios, then each
+server's figures); ``--json FILE`` also writes the raw figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import urllib.parse
+import urllib.request
+from contextlib import ExitStack
+from pathlib import Path
+
+from load import Server, WrkResult, lua_script, run_wrk
+from query import (
+    FORM, NO_CACHE, OUT, RESULTS, ROOT, SMALL_SELECT, Endpoint, bare_oxigraph_server,
+    ensure_build, poli_kg_server, query_mix, settle, virtuoso_server,
+)
+
+sys.path.insert(0, str(ROOT))
+from tests.support.nginx import Nginx, find_executable  # noqa: E402
+from tests.support.virtuoso import find_executable as find_virtuoso  # noqa: E402
+
+NGINX = "poli-kg via nginx (cache)"
+BARE = "bare pyoxigraph"
+VIRTUOSO = "Virtuoso"
+TARGETS = (
+    ("query mix, repeated (GET)", NGINX, VIRTUOSO, 10.0),
+    ("small SELECT, no cache (POST)", NO_CACHE, BARE, 0.8),
+)
+
+
+# ----------------------------------------------------------------------------- the servers
+
+def nginx_deployment(build: Path, work: Path, timeout: float, stack: ExitStack) -> Endpoint:
+    """nginx with the deployed site in front of two poli-kg backends (one worker each)."""
+    ports = []
+    for name in ("backend-1", "backend-2"):
+        logs = work / name
+        logs.mkdir(parents=True)
+        backend = Server(build, logs, "--workers", "1", "--query-timeout", f"{timeout:g}",
+                         "--max-results", "10000000")
+        stack.callback(backend.stop)
+        ports.append(int(backend.url.rsplit(":", 1)[1]))
+    proxy = Nginx(work / "nginx", ports, workers=2).start()
+    assert proxy.process is not None
+    return Endpoint(NGINX, proxy.url + "/sparql", proxy.stop, proxy.process.pid)
+
+
+def start(name: str, starter, stack: ExitStack) -> Endpoint:
+    endpoint = starter()
+    stack.callback(endpoint.stop)
+    print(f"  {name}: {endpoint.url}", file=sys.stderr, flush=True)
+    return endpoint
+
+
+def get_requests(queries: list[str]) -> list[tuple[str, str, dict[str, str], str]]:
+    return [("GET", "/sparql?" + urllib.parse.urlencode({"query": q}), {"Accept": RESULTS}, "")
+            for q in queries]
+
+
+def warm(endpoint: Endpoint, queries: list[str], timeout: float) -> int:
+    """Send every query twice; return how many second answers came from nginx's cache."""
+    hits = 0
+    for text in queries:
+        url = endpoint.url + "?" + urllib.parse.urlencode({"query": text})
+        for attempt in (1, 2):
+            request = urllib.request.Request(url, headers={"Accept": RESULTS})
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                response.read()
+                hits += attempt == 2 and response.headers.get("X-Cache-Status") == "HIT"
+    return hits
+
+
+# ------------------------------------------------------------------------------ throughput
+
+def median_runs(endpoints: list[Endpoint], script: Path, args: argparse.Namespace
+                ) -> dict[str, WrkResult]:
+    """wrk runs, the servers taking turns round by round (round 0 warms up); the median run."""
+    runs: dict[str, list[WrkResult]] = {e.name: [] for e in endpoints}
+    for number in range(args.rounds + 1):
+        for endpoint in endpoints:
+            split = urllib.parse.urlsplit(endpoint.url)
+            result = run_wrk(f"{split.scheme}://{split.netloc}", script, args.duration,
+                             args.connections, 2, args.timeout)
+            settle(endpoint)
+            if number:
+                runs[endpoint.name].append(result)
+    medians = {}
+    for name, results in runs.items():
+        medians[name] = sorted(results, key=lambda r: r.throughput)[len(results) // 2]
+        print(f"  {name}: {medians[name].throughput:,.0f} req/s "
+              f"(runs: {', '.join(f'{r.throughput:,.0f}' for r in results)})",
+              file=sys.stderr, flush=True)
+    return medians
+
+
+def figures(result: WrkResult) -> dict:
+    return {"rps": result.throughput, "p50_ms": result.p50_ms, "p95_ms": result.p95_ms,
+            "requests": result.requests, "errors": result.errors + result.socket_errors}
+
+
+def repeated_mix(build: Path, work: Path, args: argparse.Namespace) -> dict:
+    work.mkdir(parents=True)
+    queries = [q.text for q in query_mix()]
+    script = lua_script(get_requests(queries), work / "mix-get.lua")
+    with ExitStack() as stack:
+        proxy = start(NGINX, lambda: nginx_deployment(build, work, args.timeout, stack), stack)
+        virtuoso = start(VIRTUOSO, lambda: virtuoso_server(build, OUT / f"virtuoso-{args.size}",
+                                                           args.timeout), stack)
+        hits = warm(proxy, queries, args.timeout)
+        print(f"  nginx cache: {hits} of {len(queries)} repeated queries answered from it",
+              file=sys.stderr, flush=True)
+        medians = median_runs([proxy, virtuoso], script, args)
+    return {"queries": len(queries), "cache_hits": hits,
+            "servers": {name: figures(r) for name, r in medians.items()}}
+
+
+def small_select(build: Path, work: Path, args: argparse.Namespace) -> dict:
+    work.mkdir(parents=True)
+    body = urllib.parse.urlencode({"query": SMALL_SELECT})
+    script = lua_script([("POST", "/sparql", {"Content-Type": FORM, "Accept": RESULTS}, body)],
+                        work / "small-select.lua")
+    with ExitStack() as stack:
+        ours = start(NO_CACHE, lambda: poli_kg_server(NO_CACHE, build, work / "no-cache",
+                                                      "oxigraph", args.timeout, cache=False),
+                     stack)
+        bare = start(BARE, lambda: bare_oxigraph_server(build), stack)
+        medians = median_runs([ours, bare], script, args)
+    return {"servers": {name: figures(r) for name, r in medians.items()}}
+
+
+# --------------------------------------------------------------------------------- tables
+
+def targets_table(report: dict) -> str:
+    servers = {**report["mix"]["servers"], **report["small"]["servers"]}
+    lines = ["| comparison | poli-kg req/s | reference | reference req/s | ratio | target | |",
+             "|---|---:|---|---:|---:|---:|---|"]
+    for label, ours, reference, target in TARGETS:
+        ratio = servers[ours]["rps"] / servers[reference]["rps"]
+        verdict = "met" if ratio >= target else "MISSED"
+        lines.append(f"| {label} | {servers[ours]['rps']:,.0f} | {reference} "
+                     f"| {servers[reference]['rps']:,.0f} | {ratio:.2f}× | ≥ {target:g}× "
+                     f"| {verdict} |")
+    return "\n".join(lines)
+
+
+def servers_table(report: dict) -> str:
+    lines = ["| requests | server | req/s | p50 ms | p95 ms | requests | errors |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    for kind, label in (("mix", "query mix, GET"), ("small", "small SELECT, POST")):
+        for name, s in report[kind]["servers"].items():
+            lines.append(f"| {label} | {name} | {s['rps']:,.0f} | {s['p50_ms']:.2f} "
+                         f"| {s['p95_ms']:.2f} | {s['requests']:,} | {s['errors']} |")
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------------- main
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", type=int, default=10000, help="generated triples")
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per wrk run")
+    parser.add_argument("--connections", type=int, default=8, help="wrk connections")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="wrk runs per server (the median is reported)")
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", type=Path, help="also write the raw figures here")
+    args = parser.parse_args(argv)
+    if find_executable() is None:
+        sys.exit("nginx is not installed (scripts/install-system-deps.sh installs it)")
+    if find_virtuoso() is None:
+        sys.exit("virtuoso-t is not installed (scripts/install-system-deps.sh installs it)")
+    OUT.mkdir(parents=True, exist_ok=True)
+    build = ensure_build(args.size, args.seed)
+    triples = json.loads((build / "build.json").read_text())["triples"]["total"]
+    print(f"{triples:,} triples in the build:", file=sys.stderr, flush=True)
+    with tempfile.TemporaryDirectory(prefix="poli-kg-bench-nginx-") as tmp:
+        report = {"triples": triples, "duration": args.duration,
+                  "connections": args.connections, "rounds": args.rounds,
+                  "mix": repeated_mix(build, Path(tmp) / "mix", args),
+                  "small": small_select(build, Path(tmp) / "small", args)}
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1), encoding="utf-8")
+    print(f"{triples:,} triples; wrk: {args.connections} connections, 2 threads, median of "
+          f"{args.rounds} runs of {args.duration:g} s; nginx cache: {report['mix']['cache_hits']}"
+          f" of {report['mix']['queries']} repeated queries answered from it.\n")
+    print(targets_table(report), "\n")
+    print(servers_table(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
