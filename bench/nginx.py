@@ -22,9 +22,11 @@ Over ``bench/out/build-SIZE/public`` (the project's build plus SIZE generated tr
 
 Every wrk run lasts ``--duration`` seconds with ``--connections`` connections and 2 threads;
 the servers take turns for ``--rounds`` rounds after a warm-up round, each run followed by a
-wait until the server is idle again; the median run is reported.  wrk, nginx and the servers
-share the machine's cores.  It prints two Markdown tables (the targets as ratios, then each
-server's figures); ``--json FILE`` also writes the raw figures.
+wait until the server is idle again; the median run is reported, with the CPU time its server's
+processes spent per request (for nginx: nginx's own processes; the figure that a busy,
+shared machine disturbs least).  wrk, nginx and the servers share the machine's cores.  It
+prints two Markdown tables (the targets as ratios, then each server's figures); ``--json
+FILE`` also writes the raw figures.
 """
 
 from __future__ import annotations
@@ -35,9 +37,11 @@ import sys
 import tempfile
 import urllib.parse
 import urllib.request
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
+from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
 from load import Server, WrkResult, lua_script, run_wrk
 from query import (
     FORM, NO_CACHE, OUT, RESULTS, ROOT, SMALL_SELECT, Endpoint, bare_oxigraph_server,
@@ -82,7 +86,10 @@ def start(name: str, starter, stack: ExitStack) -> Endpoint:
 
 
 def get_requests(queries: list[str]) -> list[tuple[str, str, dict[str, str], str]]:
-    return [("GET", "/sparql?" + urllib.parse.urlencode({"query": q}), {"Accept": RESULTS}, "")
+    """The queries as GET requests (with a Host header: wrk adds none to requests made
+    before it starts, and nginx refuses HTTP/1.1 requests without one)."""
+    headers = {"Host": "127.0.0.1", "Accept": RESULTS}
+    return [("GET", "/sparql?" + urllib.parse.urlencode({"query": q}), headers, "")
             for q in queries]
 
 
@@ -101,30 +108,53 @@ def warm(endpoint: Endpoint, queries: list[str], timeout: float) -> int:
 
 # ------------------------------------------------------------------------------ throughput
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a server's processes: the root and all its descendants."""
+    root = psutil.Process(pid)
+    total = 0.0
+    for process in [root, *root.children(recursive=True)]:
+        with suppress(psutil.NoSuchProcess):
+            times = process.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+@dataclass
+class Run:
+    """One wrk run, and the CPU the server's processes spent on it (ms per request)."""
+
+    wrk: WrkResult
+    cpu_ms: float
+
+
 def median_runs(endpoints: list[Endpoint], script: Path, args: argparse.Namespace
-                ) -> dict[str, WrkResult]:
+                ) -> dict[str, Run]:
     """wrk runs, the servers taking turns round by round (round 0 warms up); the median run."""
-    runs: dict[str, list[WrkResult]] = {e.name: [] for e in endpoints}
+    runs: dict[str, list[Run]] = {e.name: [] for e in endpoints}
     for number in range(args.rounds + 1):
         for endpoint in endpoints:
             split = urllib.parse.urlsplit(endpoint.url)
+            before = cpu_seconds(endpoint.pid)
             result = run_wrk(f"{split.scheme}://{split.netloc}", script, args.duration,
                              args.connections, 2, args.timeout)
+            cpu_ms = (cpu_seconds(endpoint.pid) - before) * 1000 / max(result.requests, 1)
             settle(endpoint)
             if number:
-                runs[endpoint.name].append(result)
+                runs[endpoint.name].append(Run(result, cpu_ms))
     medians = {}
     for name, results in runs.items():
-        medians[name] = sorted(results, key=lambda r: r.throughput)[len(results) // 2]
-        print(f"  {name}: {medians[name].throughput:,.0f} req/s "
-              f"(runs: {', '.join(f'{r.throughput:,.0f}' for r in results)})",
+        medians[name] = sorted(results, key=lambda r: r.wrk.throughput)[len(results) // 2]
+        print(f"  {name}: {medians[name].wrk.throughput:,.0f} req/s "
+              f"(runs: {', '.join(f'{r.wrk.throughput:,.0f}' for r in results)})",
               file=sys.stderr, flush=True)
     return medians
 
 
-def figures(result: WrkResult) -> dict:
+def figures(run: Run) -> dict:
+    result = run.wrk
     return {"rps": result.throughput, "p50_ms": result.p50_ms, "p95_ms": result.p95_ms,
-            "requests": result.requests, "errors": result.errors + result.socket_errors}
+            "requests": result.requests, "errors": result.errors + result.socket_errors,
+            "cpu_ms": run.cpu_ms}
 
 
 def repeated_mix(build: Path, work: Path, args: argparse.Namespace) -> dict:
@@ -173,12 +203,13 @@ def targets_table(report: dict) -> str:
 
 
 def servers_table(report: dict) -> str:
-    lines = ["| requests | server | req/s | p50 ms | p95 ms | requests | errors |",
-             "|---|---|---:|---:|---:|---:|---:|"]
+    lines = ["| requests | server | req/s | p50 ms | p95 ms | CPU ms / request | requests "
+             "| errors |", "|---|---|---:|---:|---:|---:|---:|---:|"]
     for kind, label in (("mix", "query mix, GET"), ("small", "small SELECT, POST")):
         for name, s in report[kind]["servers"].items():
             lines.append(f"| {label} | {name} | {s['rps']:,.0f} | {s['p50_ms']:.2f} "
-                         f"| {s['p95_ms']:.2f} | {s['requests']:,} | {s['errors']} |")
+                         f"| {s['p95_ms']:.2f} | {s['cpu_ms']:.3f} | {s['requests']:,} "
+                         f"| {s['errors']} |")
     return "\n".join(lines)
 
 

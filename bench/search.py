@@ -21,8 +21,9 @@ Queries: ``--queries`` names of indexed resources, deterministic, each made into
 variants: the whole name; its folded form (no case, no accents); two of its words; a word's
 first letters (type-ahead); a word of 5+ letters with one typo.  Each query asks for the
 first 10 hits and their count, in one process, one after the other (no cache).  The table
-gives the build time, the index's size on disk, p50 / p95 / max latency and how often the
-two engines agree on the first hit.
+gives the build time (wall clock, and the CPU time of the process: on a busy machine the
+wall clock says more about the neighbours), the index's size on disk, p50 / p95 / max
+latency and how often the two engines agree on the first hit.
 """
 
 from __future__ import annotations
@@ -238,9 +239,9 @@ def one(size: int, count: int, seed: int) -> list[dict]:
     asserted, inferred = triples(folder)
     rows = []
     with tempfile.TemporaryDirectory(prefix="poli-kg-search-") as tmp:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         written = builder.write_index(Path(tmp), asserted, inferred)
-        tantivy_s = time.perf_counter() - started
+        tantivy_s = (time.perf_counter() - started, time.process_time() - cpu)
         index = search.SearchIndex(Path(tmp))
         docs, _meta = builder.documents(builder.collect(asserted, inferred))
         texts = queries(docs, count, seed)
@@ -248,10 +249,10 @@ def one(size: int, count: int, seed: int) -> list[dict]:
             lambda q: [h.iri for h in index.search(q, limit=10).hits], texts)
         rows.append(row(size, "tantivy", asserted, inferred, written["documents"], tantivy_s,
                         size_mb(Path(tmp) / ti.INDEX_DIR), latencies))
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         docs, _meta = builder.documents(builder.collect(asserted, inferred))
         fts = Fts5(Path(tmp) / "fts5.sqlite", docs)
-        fts_s = time.perf_counter() - started
+        fts_s = (time.perf_counter() - started, time.process_time() - cpu)
         latencies, fts_firsts = timed(lambda q: fts.search(q)[1], texts)
         rows.append(row(size, "SQLite FTS5", asserted, inferred, len(docs), fts_s,
                         size_mb(Path(tmp) / "fts5.sqlite"), latencies))
@@ -263,30 +264,32 @@ def one(size: int, count: int, seed: int) -> list[dict]:
     return rows
 
 
-def row(size: int, engine: str, asserted: list, inferred: list, documents: int, build_s: float,
-        megabytes: float, latencies: list[float]) -> dict:
+def row(size: int, engine: str, asserted: list, inferred: list, documents: int,
+        build_s: tuple[float, float], megabytes: float, latencies: list[float]) -> dict:
     return {"size": size, "engine": engine, "triples": len(asserted) + len(inferred),
-            "documents": documents, "build_s": build_s, "index_mb": megabytes,
+            "documents": documents, "build_s": build_s[0], "build_cpu_s": build_s[1],
+            "index_mb": megabytes,
             "p50_ms": statistics.median(latencies), "p95_ms": percentile(latencies, 95),
             "max_ms": max(latencies), "queries": len(latencies)}
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| triples | engine | documents | index build s | index MB | p50 ms | p95 ms "
-             "| max ms | first hit found | same first hit |",
-             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| triples | engine | documents | index build s | build CPU s | index MB | p50 ms "
+             "| p95 ms | max ms | first hit found | same first hit |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         lines.append(
             f"| {r['triples']:,} | {r['engine']} | {r['documents']:,} | {r['build_s']:.2f} "
-            f"| {r['index_mb']:.1f} | {r['p50_ms']:.2f} | {r['p95_ms']:.2f} | {r['max_ms']:.1f} "
-            f"| {r['found']:.0%} | {r['same_first_hit']:.0%} |")
+            f"| {r['build_cpu_s']:.2f} | {r['index_mb']:.1f} | {r['p50_ms']:.2f} "
+            f"| {r['p95_ms']:.2f} | {r['max_ms']:.1f} | {r['found']:.0%} "
+            f"| {r['same_first_hit']:.0%} |")
     largest = max(rows, key=lambda r: r["triples"])
     chosen = [r for r in rows if r["engine"] == "tantivy" and r["size"] == largest["size"]][0]
     lines += ["", f"Targets at {chosen['triples']:,} triples (tantivy, the engine the build "
               f"uses): p95 {chosen['p95_ms']:.1f} ms (target < {TARGET_P95_MS:.0f} ms: "
               f"{'met' if chosen['p95_ms'] < TARGET_P95_MS else 'MISSED'}); index build "
-              f"{chosen['build_s']:.1f} s (target < {TARGET_BUILD_S:.0f} s: "
-              f"{'met' if chosen['build_s'] < TARGET_BUILD_S else 'MISSED'})."]
+              f"{chosen['build_s']:.1f} s, {chosen['build_cpu_s']:.1f} s of CPU (target "
+              f"< {TARGET_BUILD_S:.0f} s: {'met' if chosen['build_s'] < TARGET_BUILD_S else 'MISSED'})."]
     return "\n".join(lines)
 
 

@@ -216,3 +216,20 @@ def test_comments_speak_of_the_code_not_of_people():
             if people.search(line) and ("#" in line or '"""' in line or line.startswith(" ")):
                 found.append(f"{module}:{number}: {line.strip()}")
     assert not found, found
+
+
+def test_the_docs_match_the_tree():
+    """docs/architecture.md names every part of the package; the README's layout table
+    names only paths that exist and links to the architecture page."""
+    architecture = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    parts = {p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    parts |= {p.name for p in PACKAGE.glob("*.py") if p.name != "__init__.py"}
+    parts |= {f"web/{p.name}" for p in (PACKAGE / "web").iterdir()
+              if p.is_dir() and (p / "__init__.py").exists()}
+    missing = sorted(name for name in parts if f"`{name.removesuffix('.py')}" not in architecture)
+    assert not missing, f"docs/architecture.md does not name {missing}"
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    layout = readme.split("## Layout", 1)[1].split("\n## ", 1)[0]
+    assert "docs/architecture.md" in layout
+    for path in re.findall(r"^\| `([^`]+)`", layout, re.M):
+        assert (ROOT / path).exists(), f"README layout names {path}, which does not exist"

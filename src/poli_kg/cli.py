@@ -1,8 +1,13 @@
-"""The ``poli-kg`` command: build, validate, query, serve and publish the graph.
+"""The ``poli-kg`` command: build, validate, query, serve, publish and release the graph.
 
 Exit codes: 0 success; 1 SHACL violations (or an inconsistent graph); 2 an input cannot
-be read (the message names ``file:line``), a bad query or bad usage; 3 the output folder
-cannot be written; 4 the external store could not be reached or refused the graphs.
+be read (the message names ``file:line``), a bad query, bad usage, a bad config file or a
+build that cannot be released as that version; 3 the output folder cannot be written (or the
+release exists); 4 the external store could not be reached or refused the graphs.
+
+The defaults of the options come from the deployment's settings (the config file and the
+``POLI_KG_<KEY>`` environment variables: :func:`poli_kg.config.load_settings`); an option
+given on the command line wins over them.
 """
 
 from __future__ import annotations
@@ -15,11 +20,12 @@ from pathlib import Path
 from typing import TextIO
 
 from poli_kg.buildfolder import BuildError
-from poli_kg.config import ROOT
+from poli_kg.config import DEFAULTS, ROOT, SettingsError, contact_warning, load_settings
 from poli_kg.graph.answers import FORMATS, query_build
 from poli_kg.graph.pipeline import (
     Progress, build, built_from_current_inputs, check, ensure_built,
 )
+from poli_kg.graph.release import ReleaseError, ReleaseExists, freeze
 from poli_kg.graph.sources import InputError, Sources
 from poli_kg.graph.validation import ValidationFailed, format_report
 
@@ -31,6 +37,9 @@ STORE_HELP = (
     "sparql:URL (any SPARQL 1.1 server's query endpoint, loaded with 'poli-kg publish')")
 # What a build can raise, each answered by :func:`_build_failed`.
 BUILD_ERRORS = (InputError, ValidationFailed, BuildError, OSError)
+# What a release can raise, and the exit code of each (the first that matches).
+RELEASE_EXITS = ((ReleaseExists, EXIT_OUTPUT), (ReleaseError, EXIT_INPUT),
+                 (BuildError, EXIT_OUTPUT), (OSError, EXIT_OUTPUT))
 
 
 def _err(message: str) -> None:
@@ -62,8 +71,16 @@ def _build_failed(exc: Exception, out: str, verdict: str) -> int:
 
 # --------------------------------------------------------------------------- build
 
+def _warn_settings(args: argparse.Namespace) -> None:
+    """Warn on stderr about settings a deployment should have (a contact e-mail)."""
+    warning = contact_warning(args.settings)
+    if warning:
+        _err(warning)
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     """Build the project into --out; print stage times and triple counts."""
+    _warn_settings(args)
     try:
         result = build(Path(args.out), args.project, progress=_progress(sys.stdout))
     except BUILD_ERRORS as exc:
@@ -151,6 +168,7 @@ def _ensure(args: argparse.Namespace, progress_stream: TextIO) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Build if needed, then serve the SPARQL endpoint and the linked-data pages."""
+    _warn_settings(args)
     code = _ensure(args, progress_stream=sys.stderr)
     if code != EXIT_OK:
         return code
@@ -209,16 +227,35 @@ def cmd_publish(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --------------------------------------------------------------------------- release
+
+def cmd_release(args: argparse.Namespace) -> int:
+    """Freeze the build in --out as release VERSION, in --releases (default: beside --out)."""
+    if built_from_current_inputs(args.out, Sources(args.project)) is False:
+        _err(f"warning: the build in {args.out} is not of the project's current inputs; "
+             "releasing it as it is ('poli-kg build' first to release the current data)")
+    try:
+        released = freeze(args.out, args.version, args.releases, description=args.message)
+    except (ReleaseError, BuildError, OSError) as exc:
+        _err(f"error: {exc}")
+        return next(code for kind, code in RELEASE_EXITS if isinstance(exc, kind))
+    since = (f"since {released.previous}: {released.added} triples added, {released.removed} "
+             "removed" if released.previous else "the first release")
+    print(f"released {released.version} -> {released.folder} ({released.files} files; {since})")
+    return EXIT_OK
+
+
 # --------------------------------------------------------------------------- main
 
-def parser() -> argparse.ArgumentParser:
-    """The argument parser of ``poli-kg``."""
+def parser(settings: dict | None = None) -> argparse.ArgumentParser:
+    """The argument parser of ``poli-kg``, its defaults from ``settings`` (see the docstring)."""
+    settings = load_settings(DEFAULTS) if settings is None else settings
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--project", type=Path, default=ROOT,
                         help="project folder with ontology/, data/, shapes/ (default: this checkout)")
     out = argparse.ArgumentParser(add_help=False)
-    out.add_argument("--out", default="public",
-                     help="build folder (default: public/ in the current folder)")
+    out.add_argument("--out", default=settings["BUILD_DIR"],
+                     help="build folder (setting build_dir; default: public/ in the current folder)")
 
     p = argparse.ArgumentParser(prog="poli-kg", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -238,19 +275,23 @@ def parser() -> argparse.ArgumentParser:
                    help="table (default), json/csv/tsv/xml for SELECT/ASK, turtle/ntriples for CONSTRUCT")
     q.set_defaults(func=cmd_query)
 
-    _add_serve(sub, [common, out])
+    _add_serve(sub, [common, out], settings)
     _add_publish(sub, [common, out])
+    _add_release(sub, [common, out], settings)
+    p.set_defaults(settings=settings)
     return p
 
 
-def _add_serve(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
+def _add_serve(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser],
+               settings: dict) -> None:
     s = sub.add_parser("serve", parents=parents, help="serve the SPARQL endpoint and pages")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8000)
-    s.add_argument("--query-timeout", type=float, default=30.0, help="seconds per query")
-    s.add_argument("--max-results", type=int, default=10000, help="rows per SELECT answer")
-    s.add_argument("--store", default=os.environ.get("POLI_KG_STORE", "oxigraph"),
-                   help=STORE_HELP)
+    s.add_argument("--query-timeout", type=float, default=float(settings["QUERY_TIMEOUT"]),
+                   help="seconds per query (setting query_timeout; default 30)")
+    s.add_argument("--max-results", type=int, default=int(settings["MAX_RESULTS"]),
+                   help="rows per SELECT answer (setting max_results; default 10000)")
+    s.add_argument("--store", default=settings["STORE"], help=STORE_HELP)
     s.add_argument("--workers", type=int, default=None,
                    help="server worker processes (default: the server's choice)")
     s.set_defaults(func=cmd_serve)
@@ -281,9 +322,32 @@ def _add_publish(sub: argparse._SubParsersAction, parents: list[argparse.Argumen
     u.set_defaults(func=cmd_publish)
 
 
+def _add_release(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser],
+                 settings: dict) -> None:
+    r = sub.add_parser(
+        "release", parents=parents, help="freeze the build in --out as an immutable release",
+        description="Copy the build in --out (as it is: it does not build) into "
+                    "RELEASES/VERSION with its release notes: what changed since the previous "
+                    "release, per named graph. A release is never replaced, and versions only "
+                    "increase. The build's ontology must declare owl:versionInfo VERSION and "
+                    "owl:versionIRI <https://w3id.org/poli-kg/ontology/VERSION>.")
+    r.add_argument("version", metavar="VERSION", help="the release's version, MAJOR.MINOR.PATCH")
+    r.add_argument("--releases", default=settings.get("RELEASES_DIR"), metavar="DIR",
+                   help="the releases folder (setting releases_dir; default: releases/ "
+                        "beside --out)")
+    r.add_argument("--message", "-m", metavar="TEXT",
+                   help="what the release is about, put first in its notes")
+    r.set_defaults(func=cmd_release)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``poli-kg`` console script; returns the exit code."""
-    args = parser().parse_args(argv)
+    try:
+        settings = load_settings(DEFAULTS)
+    except SettingsError as exc:
+        _err(f"error: {exc}")
+        return EXIT_INPUT
+    args = parser(settings).parse_args(argv)
     return args.func(args)
 
 

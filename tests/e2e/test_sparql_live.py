@@ -1,7 +1,10 @@
 """The SPARQL endpoint of a real server (gunicorn on 127.0.0.1) through real clients.
 
-curl, SPARQLWrapper, rdflib's SPARQLStore and Comunica's ``comunica-sparql`` (npm, in
-tools/node_modules: ``cd tools && npm ci``; skipped when absent unless CI is set).
+curl, SPARQLWrapper (every return format, each query form, GET and POST), rdflib's
+SPARQLStore, Comunica's ``comunica-sparql`` (npm, in tools/node_modules: ``cd tools && npm
+ci``) and raptor's ``rapper``; a client that is missing is skipped, unless CI is set.  Also
+through the real server: HTTP caching (ETag, 304, gzip), CORS preflights, predefined
+prefixes, syntax errors and truncation.
 """
 
 import io
@@ -11,6 +14,7 @@ import shutil
 import socket
 import subprocess
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import psutil
@@ -19,7 +23,9 @@ import requests
 from rdflib import RDF, Graph, URIRef
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from rdflib.query import Result
-from SPARQLWrapper import CSV, JSON, POST, TSV, TURTLE, XML, SPARQLWrapper
+from SPARQLWrapper import (
+    CSV, JSON, JSONLD, N3, POST, RDF as RDF_FORMAT, RDFXML, TSV, TURTLE, XML, SPARQLWrapper,
+)
 
 from poli_kg.namespaces import NAMED_GRAPHS, SD
 from tests.conftest import ROOT
@@ -30,6 +36,11 @@ GRAPHS = sorted(str(g) for g in NAMED_GRAPHS)
 PKG = "https://w3id.org/poli-kg/ontology#"
 BY_GRAPH = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g"
 POLI = f"CONSTRUCT WHERE {{ ?s a <{PKG}PoloDiInnovazione> }}"
+DESCRIBE = "DESCRIBE <https://w3id.org/poli-kg/id/polo/mesap>"
+LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
+EN_LABELS = f"?s a <{PKG}PoloDiInnovazione> ; <{LABEL}> ?l FILTER(lang(?l) = 'en')"
+LABELS_EN = f"SELECT ?s ?l WHERE {{ {EN_LABELS} }} ORDER BY ?s"
+"""With full IRIs: Comunica parses queries itself, and knows no predefined prefixes."""
 RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
 UPDATE_MESSAGE = "SPARQL Update is not allowed: this endpoint is read-only"
 
@@ -295,3 +306,185 @@ def test_stopping_the_server_leaves_no_process(start_server):
     server.stop()
     gone, alive = psutil.wait_procs(tree, timeout=10)
     assert alive == []
+
+
+# -- every client, every return format ------------------------------------------------------
+
+GRAPH_RETURN_FORMATS = [TURTLE, N3, RDFXML, XML, JSONLD, JSON, RDF_FORMAT]
+
+
+def sparqlwrapper(live_server: str, query: str, return_format: str, method: str = "GET"):
+    sparql = SPARQLWrapper(f"{live_server}/sparql")
+    sparql.setQuery(query)
+    sparql.setReturnFormat(return_format)
+    sparql.setMethod(method)
+    return sparql.query()
+
+
+@pytest.mark.parametrize("method", ["GET", POST])
+@pytest.mark.parametrize("query, size", [(POLI, 7), (DESCRIBE, None)])
+@pytest.mark.parametrize("return_format", GRAPH_RETURN_FORMATS)
+def test_sparqlwrapper_graph_forms_in_every_format(live_server, query, size, return_format,
+                                                   method):
+    with warnings.catch_warnings():  # SPARQLWrapper warns that it sends */* for JSON here
+        warnings.simplefilter("ignore", RuntimeWarning)
+        result = sparqlwrapper(live_server, query, return_format, method)
+    converted = result.convert()
+    if isinstance(converted, Graph):
+        graph = converted
+    else:  # Turtle and N3 come back as bytes
+        graph = Graph().parse(data=converted, format="turtle")
+    assert len(graph) == size if size else len(graph) > 3
+    if query == DESCRIBE:
+        assert (URIRef("https://w3id.org/poli-kg/id/polo/mesap"), None, None) in graph
+
+
+@pytest.mark.parametrize("method", ["GET", POST])
+@pytest.mark.parametrize("return_format", [JSON, XML, CSV, TSV])
+def test_sparqlwrapper_ask_and_select_by_get_and_post(live_server, return_format, method):
+    result = sparqlwrapper(live_server, f"ASK {{ ?s a <{PKG}PoloDiInnovazione> }}",
+                           return_format, method)
+    converted = result.convert()
+    if return_format == JSON:
+        assert converted["boolean"] is True
+    elif return_format == XML:
+        assert converted.getElementsByTagName("boolean")[0].firstChild.data == "true"
+    else:
+        assert b"true" in (converted if isinstance(converted, bytes) else converted.encode())
+    rows = sparqlwrapper(live_server, LABELS_EN, JSON, method).convert()["results"]["bindings"]
+    assert len(rows) == 7 and all(r["l"]["xml:lang"] == "en" for r in rows)
+
+
+def test_sparqlwrapper_reads_a_syntax_error(live_server):
+    from SPARQLWrapper.SPARQLExceptions import QueryBadFormed
+
+    with pytest.raises(QueryBadFormed) as info:
+        sparqlwrapper(live_server, "SELECT * WHERE { ?s ?p }", JSON)
+    assert "Syntax error at 1:" in str(info.value) and "^" in str(info.value)
+
+
+@pytest.mark.comunica
+def test_comunica_xml_results_and_language_tags(live_server):
+    out = comunica(live_server, "-t", "application/sparql-results+xml", LABELS_EN)
+    assert out.count("<result>") == 7 and out.count('xml:lang="en"') == 7
+    rows = json.loads(comunica(live_server, "-t", "application/sparql-results+json",
+                               LABELS_EN))["results"]["bindings"]
+    assert len(rows) == 7 and {r["l"].get("xml:lang") for r in rows} == {"en"}
+    out = comunica(live_server, "-t", "application/n-triples",
+                   f"CONSTRUCT {{ ?s <{LABEL}> ?l }} WHERE {{ {EN_LABELS} }}")
+    graph = Graph().parse(data=out, format="nt")
+    assert len(graph) == 7 and {o.language for o in graph.objects()} == {"en"}
+
+
+@pytest.mark.comunica
+def test_comunica_ask_and_describe(live_server):
+    assert json.loads(comunica(live_server, "-t", "application/sparql-results+json",
+                               f"ASK {{ ?s a <{PKG}PoloDiInnovazione> }}"))["boolean"] is True
+    graph = Graph().parse(data=comunica(live_server, "-t", "text/turtle", DESCRIBE),
+                          format="turtle")
+    assert (URIRef("https://w3id.org/poli-kg/id/polo/mesap"), None, None) in graph
+
+
+def rapper(*args: str) -> subprocess.CompletedProcess:
+    if shutil.which("rapper") is None:
+        skip_or_fail("rapper is not installed (raptor2-utils)")
+    return subprocess.run(["rapper", *args], capture_output=True, text=True, timeout=60,
+                          check=False)
+
+
+@pytest.mark.rapper
+@pytest.mark.parametrize("syntax, format_", [("turtle", None), ("turtle", "n3"),
+                                             ("ntriples", "ntriples"), ("rdfxml", "rdf+xml"),
+                                             ("guess", None)])
+def test_rapper_reads_construct_results(live_server, syntax, format_):
+    params = {"query": POLI, **({"format": format_} if format_ else {})}
+    url = f"{live_server}/sparql?" + requests.compat.urlencode(params)
+    options = ["-g"] if syntax == "guess" else ["-i", syntax]
+    done = rapper(*options, "-c", url)
+    assert done.returncode == 0, done.stderr
+    assert "returned 7 triples" in done.stderr
+
+
+@pytest.mark.rapper
+def test_rapper_reads_the_service_description(live_server):
+    done = rapper("-i", "turtle", "-c", f"{live_server}/sparql/")
+    assert done.returncode == 0 and "returned" in done.stderr, done.stderr
+
+
+# -- HTTP caching, CORS, prefixes and errors on the real server ------------------------------
+
+def test_caching_through_the_real_server(live_server):
+    url = f"{live_server}/sparql"
+    session = requests.Session()  # sends Accept-Encoding: gzip, deflate
+    first = session.get(url, params={"query": BY_GRAPH}, timeout=30)
+    assert first.headers["Content-Encoding"] == "gzip"
+    assert first.headers["Cache-Control"].startswith("public, max-age=")
+    assert {"Accept", "Accept-Encoding"} <= {v.strip() for v in first.headers["Vary"].split(",")}
+    assert [r["g"]["value"] for r in first.json()["results"]["bindings"]] == GRAPHS
+    again = session.get(url, params={"query": BY_GRAPH}, timeout=30,
+                        headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and again.content == b""
+    status, headers, _ = curl("-G", url, "--data-urlencode", f"query={BY_GRAPH}",
+                              "-H", f"If-None-Match: {first.headers['ETag']}")
+    assert status == 200 and "content-encoding" not in headers  # identity has its own ETag
+    status, _, _ = curl("-G", url, "--data-urlencode", f"query={BY_GRAPH}",
+                        "-H", f"If-None-Match: {headers['etag']}")
+    assert status == 304
+    timing = first.headers["Server-Timing"]
+    assert "parse;dur=" in timing and "execute;dur=" in timing and "serialise;dur=" in timing
+    posted = session.post(url, data={"query": BY_GRAPH}, timeout=30)
+    assert "ETag" not in posted.headers and "Cache-Control" not in posted.headers
+
+
+def test_cors_preflight_on_the_real_server(live_server):
+    status, headers, _ = curl(
+        "-X", "OPTIONS", "-H", "Origin: https://example.org",
+        "-H", "Access-Control-Request-Method: POST",
+        "-H", "Access-Control-Request-Headers: authorization, content-type, x-client-id",
+        f"{live_server}/sparql")
+    assert status == 200
+    allowed = {h.strip().lower() for h in headers["access-control-allow-headers"].split(",")}
+    assert {"authorization", "content-type", "accept", "x-client-id"} <= allowed
+    exposed = headers["access-control-expose-headers"]
+    assert "ETag" in exposed and "X-Result-Truncated" in exposed
+
+
+def test_prefixes_base_and_errors_on_the_real_server(live_server):
+    url = f"{live_server}/sparql/"
+    response = requests.get(url, params={"query": "SELECT (COUNT(*) AS ?n) "
+                                                  "{ ?s a pkg:PoloDiInnovazione }"}, timeout=30)
+    assert response.json()["results"]["bindings"][0]["n"]["value"] == "7"
+    response = requests.post(url, data="CONSTRUCT { <s> <p> 1 } WHERE {}", timeout=30,
+                             headers={"Content-Type": "application/sparql-query",
+                                      "Accept": "application/n-triples"})
+    assert response.text.startswith(f"<{live_server}/s> <{live_server}/p> ")
+    response = requests.post(url, data="ASK {}".encode("utf-16"), timeout=30,
+                             headers={"Content-Type": "application/sparql-query; charset=UTF-16"})
+    assert response.status_code == 415 and "UTF-8" in response.text
+    response = requests.get(url, params={"query": "SELECT * {\n  ?s dcterms:title ?t\n}"},
+                            timeout=30)
+    assert response.status_code == 400
+    assert "prefix `dcterms:` is not declared" in response.text and "2:6" in response.text
+
+
+@pytest.fixture(scope="module")
+def capped_server(start_server):
+    """A real server returning at most 3 results per query."""
+    return start_server("--workers", "1", "--max-results", "3", "--query-timeout", "10").url
+
+
+def test_truncation_reaches_every_client(capped_server):
+    query = "SELECT ?s WHERE { ?s ?p ?o }"
+    response = requests.get(f"{capped_server}/sparql", params={"query": query}, timeout=30)
+    assert response.headers["X-Result-Truncated"] == "true"
+    assert "at most 3 solutions" in response.headers["Warning"]
+    assert "LIMIT 3 OFFSET 0, then OFFSET 3" in response.json()["truncation"]["message"]
+    converted = sparqlwrapper(capped_server, query, JSON).convert()
+    assert len(converted["results"]["bindings"]) == 3
+    store = SPARQLStore(f"{capped_server}/sparql", returnFormat="json")
+    assert len(list(Graph(store=store).query(query))) == 3
+    store.close()
+    if COMUNICA.exists() or os.environ.get("CI"):
+        rows = json.loads(comunica(capped_server, "-t", "application/sparql-results+json",
+                                   query))["results"]["bindings"]
+        assert len(rows) == 3

@@ -69,8 +69,10 @@ class NginxError(RuntimeError):
 
 def find_executable() -> str | None:
     """Path of ``nginx`` (env ``NGINX`` overrides; Debian puts it in /usr/sbin), or None."""
-    return (os.environ.get("NGINX") or shutil.which("nginx")
-            or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin"))
+    override = os.environ.get("NGINX")
+    if override:
+        return shutil.which(override)
+    return shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
 
 
 def site_config(port: int, backends: Sequence[int], folder: Path) -> str:

@@ -13,6 +13,7 @@ them are skipped with the reason when they are absent.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -49,6 +50,18 @@ MEDIA = {".ttl": "text/turtle", ".nt": "application/n-triples", ".jsonld": "appl
          ".rdf": "application/rdf+xml", ".trig": "application/trig", ".nq": "application/n-quads"}
 FILE_TYPE = {".ttl": "RDF_TURTLE", ".nt": "RDF_N_TRIPLES", ".jsonld": "JSON_LD",
              ".rdf": "RDF_XML", ".trig": "RDF_TRIG", ".nq": "RDF_N_QUADS"}
+
+
+def served_files(build_dir: Path) -> dict[str, Path]:
+    """The path each file the catalogue lists is served at, and the built file: the RDF
+    dumps under /downloads/, the CSVW tables under /downloads/csvw/, the NDC assets under
+    /assets/."""
+    files = {f"/downloads/{name}": build_dir / name for name in RDF_DUMPS}
+    for tree, prefix in (("csvw", "/downloads/csvw/"), ("assets", "/assets/")):
+        for path in sorted((build_dir / tree).rglob("*")):
+            if path.is_file():
+                files[prefix + path.relative_to(build_dir / tree).as_posix()] = path
+    return files
 
 
 def reference(name: str) -> Path:
@@ -338,11 +351,14 @@ def test_data_service_for_the_sparql_endpoint(catalog):
 
 
 def test_every_download_url_gives_the_built_bytes(catalog, catalog_client, build_dir):
-    for url in set(catalog.objects(None, DCAT.downloadURL)):
-        name = str(url).rsplit("/", 1)[-1]
-        response = catalog_client.get(f"/downloads/{name}")
-        assert response.status_code == 200
-        assert response.data == (build_dir / name).read_bytes()
+    files = served_files(build_dir)
+    urls = {str(u) for u in catalog.objects(None, DCAT.downloadURL)}
+    assert urls == {f"http://localhost{path}" for path in files}
+    for url in sorted(urls):
+        path = url.removeprefix("http://localhost")
+        response = catalog_client.get(path)
+        assert response.status_code == 200, path
+        assert response.data == files[path].read_bytes()
 
 
 def test_public_url_is_used_for_every_service_url(build_dir):
@@ -358,6 +374,173 @@ def test_public_url_is_used_for_every_service_url(build_dir):
             *graph.objects(None, DCAT.endpointURL)]
     assert urls and all(str(u).startswith("https://data.example.org/kg/") for u in urls)
     assert not any("localhost" in str(t) for triple in graph for t in triple)
+
+
+# ------------------------------------------------------------------ tables and semantic assets
+
+CSVW_STANDARD = URIRef("http://www.w3.org/ns/csvw")
+ADMSAPIT = "https://w3id.org/italia/onto/ADMS/"
+DISTRIBUTION = "https://w3id.org/poli-kg/dataset/distribution/"
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def assert_file_distribution(catalog: Graph, dist, path: Path, url: str, media: str,
+                             file_type: str) -> None:
+    """``dist`` describes the built file ``path``, served at ``url``, as DCAT-AP_IT asks."""
+    assert (dist, RDF.type, DCATAPIT.Distribution) in catalog
+    assert str(catalog.value(dist, DCAT.downloadURL)) == url
+    assert str(catalog.value(dist, DCAT.accessURL)) == url
+    assert catalog.value(dist, DCAT.mediaType) == URIRef(IANA + media)
+    assert catalog.value(dist, DCTERMS["format"]) == URIRef(EU + "file-type/" + file_type)
+    size = catalog.value(dist, DCAT.byteSize)
+    assert size.datatype == XSD.nonNegativeInteger and int(size) == path.stat().st_size
+    checksum = catalog.value(dist, SPDX.checksum)
+    assert catalog.value(checksum, SPDX.algorithm) == SPDX.checksumAlgorithm_sha256
+    assert str(catalog.value(checksum, SPDX.checksumValue)) == sha256_of(path)
+    assert catalog.value(dist, DCTERMS.license) == CC_BY
+    assert {t.language for t in catalog.objects(dist, DCTERMS.title)} == {"it", "en"}
+    assert {t.language for t in catalog.objects(dist, DCTERMS.description)} == {"it", "en"}
+
+
+def assert_part_of_the_dataset(catalog: Graph, part) -> None:
+    assert (part, RDF.type, DCATAPIT.Dataset) in catalog
+    assert (part, RDF.type, DCAT.Dataset) in catalog
+    assert (CATALOG, DCAT.dataset, part) in catalog
+    assert (DATASET, DCTERMS.hasPart, part) in catalog
+    assert (part, DCTERMS.isPartOf, DATASET) in catalog
+    assert catalog.value(part, DCTERMS.rightsHolder) == PROJECT
+    assert catalog.value(part, DCAT.contactPoint) == CONTACT_POINT
+    assert {t.language for t in catalog.objects(part, DCTERMS.title)} == {"it", "en"}
+    assert {t.language for t in catalog.objects(part, DCTERMS.description)} == {"it", "en"}
+
+
+def test_each_csvw_table_is_a_dataset_with_its_csv_and_its_metadata(catalog, build_dir):
+    tables = sorted((build_dir / "csvw").glob("*.csv"))
+    assert len(tables) == 8
+    for csv_path in tables:
+        meta_path = csv_path.with_name(csv_path.name + "-metadata.json")
+        metadata = json.loads(meta_path.read_text(encoding="utf-8"))
+        table = URIRef(metadata["dc:isFormatOf"]["@id"])
+        assert table == ID["dataset/" + csv_path.stem]
+        assert_part_of_the_dataset(catalog, table)
+        assert {(t["@language"], t["@value"]) for t in metadata["dc:title"]} == {
+            (t.language, str(t)) for t in catalog.objects(table, DCTERMS.title)}
+        dists = set(catalog.objects(table, DCAT.distribution))
+        csv_dist = URIRef(DISTRIBUTION + "csvw/" + csv_path.name)
+        meta_dist = URIRef(DISTRIBUTION + "csvw/" + meta_path.name)
+        assert dists == {csv_dist, meta_dist}
+        assert_file_distribution(catalog, csv_dist, csv_path,
+                                 f"http://localhost/downloads/csvw/{csv_path.name}",
+                                 "text/csv", "CSV")
+        assert_file_distribution(catalog, meta_dist, meta_path,
+                                 f"http://localhost/downloads/csvw/{meta_path.name}",
+                                 "application/csvm+json", "JSON")
+        assert catalog.value(meta_dist, DCTERMS.conformsTo) == CSVW_STANDARD
+        assert catalog.value(csv_dist, DCTERMS.conformsTo) is None
+    assert (CSVW_STANDARD, RDF.type, DCTERMS.Standard) in catalog
+
+
+def asset_main(asset: Graph):
+    """The main resource of an NDC asset file: its ontology or its concept scheme."""
+    mains = {*asset.subjects(RDF.type, OWL.Ontology), *asset.subjects(RDF.type, SKOS.ConceptScheme)}
+    assert len(mains) == 1
+    return mains.pop()
+
+
+def asset_distributions(asset: Graph, main) -> set:
+    return {*asset.objects(main, DCAT.distribution),
+            *asset.objects(main, URIRef(ADMSAPIT + "hasSemanticAssetDistribution"))}
+
+
+@pytest.fixture(scope="module")
+def w3id_catalog(build_dir) -> Graph:
+    """The catalogue of a service whose public root is the base IRI (as w3id.org redirects)."""
+    from poli_kg.web import create_app
+
+    app = create_app({"TESTING": True, "BUILD_DIR": str(build_dir),
+                      "PUBLIC_URL": "https://w3id.org/poli-kg/"})
+    try:
+        return Graph().parse(data=app.test_client().get("/catalog").data, format="turtle")
+    finally:
+        app.extensions["poli_kg.store"].close()
+
+
+def asset_folders(build_dir: Path) -> dict[Path, list[Path]]:
+    """The files of each asset (``assets/{ontologies,controlled-vocabularies}/{name}/``)."""
+    assets = build_dir / "assets"
+    folders: dict[Path, list[Path]] = {}
+    for path in sorted(assets.rglob("*")):
+        if path.is_file():
+            folder = assets.joinpath(*path.relative_to(assets).parts[:2])
+            folders.setdefault(folder, []).append(path)
+    return folders
+
+
+def test_each_semantic_asset_is_a_dataset_with_its_files(catalog, build_dir):
+    folders = asset_folders(build_dir)
+    assert len(folders) == 11
+    for folder, paths in folders.items():
+        graphs = [Graph().parse(p, format="turtle") for p in paths if p.suffix == ".ttl"]
+        mains = {asset_main(g) for g in graphs}
+        assert len(mains) == 1, folder
+        main = mains.pop()
+        assert_part_of_the_dataset(catalog, main)
+        for asset in graphs:
+            for prop in (DCTERMS.title, DCTERMS.description, DCTERMS.modified, DCAT.theme,
+                         DCTERMS.identifier):
+                assert set(asset.objects(main, prop)) <= set(catalog.objects(main, prop)), prop
+        expected = {URIRef(DISTRIBUTION + p.relative_to(build_dir).as_posix()): p for p in paths}
+        assert set(catalog.objects(main, DCAT.distribution)) == set(expected), main
+        for dist, path in expected.items():
+            media, file_type = (("text/csv", "CSV") if path.suffix == ".csv"
+                                else ("text/turtle", "RDF_TURTLE"))
+            assert_file_distribution(catalog, dist, path,
+                                     f"http://localhost/{path.relative_to(build_dir).as_posix()}",
+                                     media, file_type)
+    ontology = build_dir / "assets" / "ontologies" / "ontology"
+    assert asset_main(Graph().parse(folders[ontology][0], format="turtle")) == URIRef(ONTOLOGY_IRI)
+
+
+def test_asset_distributions_are_those_the_asset_files_declare(w3id_catalog, build_dir):
+    """Under the base IRI as public root, the catalogue says of each asset file what the
+    file says of itself: same distribution IRI, download and access URL, format, media type."""
+    declared = 0
+    for path in sorted((build_dir / "assets").rglob("*.ttl")):
+        asset = Graph().parse(path, format="turtle")
+        main = asset_main(asset)
+        for dist in asset_distributions(asset, main):
+            declared += 1
+            assert (main, DCAT.distribution, dist) in w3id_catalog
+            for prop in (DCAT.downloadURL, DCAT.accessURL, DCTERMS["format"], DCAT.mediaType,
+                         DCTERMS.license):
+                assert set(asset.objects(dist, prop)) == set(w3id_catalog.objects(dist, prop)), \
+                    (dist, prop)
+    assert declared == 22
+
+
+def test_ontology_is_a_standard_and_a_semantic_asset(catalog):
+    ontology = URIRef(ONTOLOGY_IRI)
+    for cls in (DCTERMS.Standard, DCATAPIT.Standard, DCAT.Dataset, DCATAPIT.Dataset):
+        assert (ontology, RDF.type, cls) in catalog
+    assert (DATASET, DCTERMS.conformsTo, ontology) in catalog
+    assert list(catalog.objects(ontology, DCTERMS.identifier)) == [Literal(ONTOLOGY_IRI)]
+    assert catalog.value(ontology, DCAT.landingPage) == URIRef("http://localhost/ontology")
+    titles = {str(t) for t in catalog.objects(ontology, DCTERMS.title)}
+    dists = set(catalog.objects(ontology, DCAT.distribution))
+    assert {d.rsplit("/", 2)[-2] for d in dists} >= {"latest", "v1.0.0"}
+    for dist in dists:   # the distributions' titles say which version folder
+        folder = dist.rsplit("/", 2)[-2]
+        assert all(folder in str(t) for t in catalog.objects(dist, DCTERMS.title))
+        assert any(title in str(t) for title in titles for t in catalog.objects(dist, DCTERMS.title))
+
+
+def test_the_dataset_itself_keeps_only_the_rdf_dumps(catalog):
+    """The tables and assets are parts of the dataset, not distributions of it."""
+    for dist in catalog.objects(DATASET, DCAT.distribution):
+        assert str(dist).removeprefix(DISTRIBUTION) in RDF_DUMPS
 
 
 # ------------------------------------------------------------------ HTTP and formats
@@ -425,12 +608,13 @@ def test_urls_answer_on_a_real_server(live_server, build_dir):
                           format="turtle")
     urls = {str(u) for u in (*graph.objects(None, DCAT.downloadURL),
                              *graph.objects(None, DCAT.accessURL))}
-    assert len(urls) == len(RDF_DUMPS)
+    files = served_files(build_dir)
+    assert urls == {f"{live_server}{path}" for path in files}
+    assert len([p for p in files if p.startswith("/downloads/poli-kg")]) == len(RDF_DUMPS)
     for url in sorted(urls):
-        assert url.startswith(f"{live_server}/downloads/")
         response = requests.get(url, timeout=30, headers={"Accept-Encoding": "identity"})
         assert response.status_code == 200, url
-        assert response.content == (build_dir / url.rsplit("/", 1)[-1]).read_bytes()
+        assert response.content == files[url.removeprefix(live_server)].read_bytes()
     endpoint = str(graph.value(SERVICE, DCAT.endpointURL))
     assert endpoint == f"{live_server}/sparql"
     answer = requests.get(endpoint, params={"query": "ASK { ?s ?p ?o }"}, timeout=30,

@@ -132,3 +132,41 @@ def test_unsatisfiable_requests_are_406_listing_the_types(form, header, value):
     formats = RESULT_FORMATS if form in ("SELECT", "ASK") else GRAPH_FORMATS
     for fmt in formats:
         assert fmt.media_type in info.value.description
+
+
+# -- the names and media types clients send (SPARQLWrapper, Jena, curl users) ---------------
+
+SPARQLWRAPPER_N3 = ("application/turtle,text/turtle,text/rdf+n3,application/n-triples,"
+                    "application/n3,text/n3")
+
+
+@pytest.mark.parametrize("form, value, expected", [
+    ("SELECT", "json", SRJ), ("ASK", "xml", SRX), ("SELECT", "csv", CSV), ("SELECT", "tsv", TSV),
+    ("CONSTRUCT", "turtle", TTL), ("CONSTRUCT", "n3", TTL), ("DESCRIBE", "n3", TTL),
+    ("CONSTRUCT", "text/n3", TTL), ("DESCRIBE", "application/turtle", TTL),
+    ("CONSTRUCT", "application/x-turtle", TTL), ("CONSTRUCT", "json-ld", JSONLD),
+    ("DESCRIBE", "ntriples", NT), ("CONSTRUCT", "rdf+xml", RDFXML), ("DESCRIBE", "json", JSONLD),
+    ("DESCRIBE", "xml", RDFXML), ("CONSTRUCT", "N3", TTL),
+])
+def test_format_names_people_use_map_to_the_form(form, value, expected):
+    assert choose_format(form, None, value).media_type == expected
+
+
+@pytest.mark.parametrize("form, header, expected", [
+    ("CONSTRUCT", SPARQLWRAPPER_N3, TTL),
+    ("DESCRIBE", "text/n3", TTL),
+    ("CONSTRUCT", "text/rdf+n3", TTL),
+    ("CONSTRUCT", "application/turtle", TTL),
+    ("DESCRIBE", "application/x-turtle;q=0.9, application/rdf+xml;q=0.5", TTL),
+    ("CONSTRUCT", "application/x-json+ld", JSONLD),
+    ("CONSTRUCT", "text/plain", NT),                       # N-Triples' old media type
+])
+def test_accept_aliases_map_to_the_form(form, header, expected):
+    assert choose_format(form, header).media_type == expected
+
+
+@pytest.mark.parametrize("form, value", [("SELECT", "n3"), ("ASK", "rdf+xml"),
+                                         ("SELECT", "json-ld"), ("CONSTRUCT", "tsv")])
+def test_a_format_of_the_other_kind_is_406(form, value):
+    with pytest.raises(NotAcceptable):
+        choose_format(form, None, value)

@@ -203,6 +203,57 @@ def test_index_html_links_every_download_and_the_metadata(client, sums):
     assert "Download the graph" in english and '<html lang="en">' in english
 
 
+def tree_files(build_dir: Path) -> dict[str, Path]:
+    """The files of the build's trees for harvesters, by their name in the build folder."""
+    return {p.relative_to(build_dir).as_posix(): p
+            for name in ("csvw", "assets") for p in sorted((build_dir / name).rglob("*"))
+            if p.is_file()}
+
+
+def test_index_json_lists_the_tables_and_the_assets(client, build_dir):
+    doc = client.get("/downloads/", headers={"Accept": "application/json"}).get_json()
+    files = tree_files(build_dir)
+    tables = [n for n in files if n.startswith("csvw/")]
+    assets = [n for n in files if n.startswith("assets/")]
+    assert [e["name"] for e in doc["tables"]] == sorted(tables) and len(tables) == 16
+    assert [e["name"] for e in doc["assets"]] == sorted(assets) and len(assets) == 22
+    for entry in doc["tables"] + doc["assets"]:
+        path = files[entry["name"]]
+        assert entry["bytes"] == path.stat().st_size
+        assert entry["sha256"] == sha256(path.read_bytes())
+        assert entry["compressed"] is False
+        assert {"it", "en"} <= set(entry["title"]) and entry["description"]["en"]
+        if entry["name"].startswith("assets/"):
+            assert entry["url"] == f"http://localhost/{entry['name']}"
+        else:
+            assert entry["url"] == f"http://localhost/downloads/{entry['name']}"
+    kinds = {(e["name"].rsplit(".", 1)[-1], e["media_type"], e["content"])
+             for e in doc["tables"] + doc["assets"]}
+    assert kinds == {("csv", "text/csv", "table"), ("json", "application/csvm+json", "table-metadata"),
+                     ("ttl", "text/turtle", "vocabulary"), ("csv", "text/csv", "vocabulary-table"),
+                     ("ttl", "text/turtle", "ontology")}
+    aderenti = next(e for e in doc["tables"] if e["name"] == "csvw/aderenti.csv")
+    assert aderenti["dataset"] == "https://w3id.org/poli-kg/id/dataset/aderenti"
+    assert aderenti["title"]["en"] == "Cluster members by type (June 2017)"
+    ontology = [e for e in doc["assets"] if e["content"] == "ontology"]
+    assert {e["dataset"] for e in ontology} == {"https://w3id.org/poli-kg/ontology"}
+
+
+def test_index_html_lists_the_tables_and_the_assets(client, build_dir):
+    page = client.get("/downloads/", headers={"Accept": "text/html"}).get_data(as_text=True)
+    for name, path in tree_files(build_dir).items():
+        url = f"http://localhost/{name}" if name.startswith("assets/") else \
+            f"http://localhost/downloads/{name}"
+        assert f'href="{url}"' in page
+        assert sha256(path.read_bytes()) in page
+    assert "Tabelle statistiche (CSV on the Web)" in page and 'id="tables"' in page
+    assert "Ontologia e vocabolari controllati" in page and 'id="assets"' in page
+    assert "Aderenti ai Poli per tipologia (giugno 2017)" in page
+    english = client.get("/downloads/?lang=en").get_data(as_text=True)
+    assert "Statistical tables (CSV on the Web)" in english
+    assert "Cluster members by type (June 2017)" in english
+
+
 def test_index_formats_and_errors(client):
     assert client.get("/downloads/?format=json").mimetype == "application/json"
     assert client.get("/downloads/?format=yaml").status_code == 400
@@ -362,16 +413,21 @@ def test_only_listed_names_are_served(client, path):
                                   "/etc/passwd", "store/CURRENT", "poli-kg.ttl%00"])
 def test_traversal_over_real_http(live_server, path):
     """Raw requests (no client-side normalisation of ``..``) to a real server."""
-    parts = urlsplit(live_server)
+    status, body = raw_get(live_server, f"/downloads/{path}")
+    assert status in (400, 404), body[:200]
+    assert b"root:" not in body and b"inputs_sha256" not in body
+
+
+def raw_get(server: str, path: str) -> tuple[int, bytes]:
+    """``GET path`` sent as it is (no normalisation of ``..`` nor of encodings): status, body."""
+    parts = urlsplit(server)
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
     try:
-        connection.request("GET", f"/downloads/{path}")
+        connection.request("GET", path)
         response = connection.getresponse()
-        body = response.read()
+        return response.status, response.read()
     finally:
         connection.close()
-    assert response.status in (400, 404), body[:200]
-    assert b"root:" not in body and b"inputs_sha256" not in body
 
 
 def test_real_server_serves_the_downloads(live_server, build_dir, sums):

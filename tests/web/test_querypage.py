@@ -378,3 +378,30 @@ def test_the_application_serves_the_page(client, path):
         asset = client.get(url)
         assert asset.status_code == 200, url
         asset.close()
+
+
+@pytest.mark.parametrize("lang, title", [("it", "Prefissi predefiniti"),
+                                         ("en", "Predefined prefixes")])
+def test_page_lists_the_predefined_prefixes(page_client, lang, title):
+    from poli_kg.web.sparql.prologue import PREDEFINED
+
+    response, page = get_page(page_client, f"/query?lang={lang}")
+    html = response.get_data(as_text=True)
+    assert page.find("details", id="qp-prefixes") and title in html
+    for prefix, namespace in PREDEFINED.items():
+        assert f"<dt><code>{prefix}:</code></dt><dd><code>{namespace}</code></dd>" in html
+
+
+@pytest.mark.parametrize("lang", ["it", "en"])
+def test_page_can_announce_a_truncated_result(page_client, lang):
+    _, page = get_page(page_client, f"/query?lang={lang}")
+    (notice,) = page.find("p", id="qp-notice")
+    assert "hidden" in notice and notice["role"] == "status"
+    config = page.config()
+    assert config["max_results"] == 10_000
+    message = config["labels"]["truncated"]
+    assert "{limit}" in message and "{limit2}" in message
+    assert "LIMIT {limit} OFFSET {limit}" in message and "ORDER BY" in message
+    script = (STATIC / "js" / "query.js").read_text(encoding="utf-8")
+    assert 'get("X-Result-Truncated")' in script and "qp-notice" in script
+    assert "state.prefixes[p] = config.prefixes[p]" in script  # the editor knows them too

@@ -77,13 +77,21 @@ def test_the_validator_agrees_with_the_shared_examples(check):
                     check(kind, instance)
 
 
-def reconcile(client, check, batch: dict, lang: str = "it") -> dict:
-    check("queries", batch)
-    response = client.post("/reconcile", data={"queries": json.dumps(batch)},
+def post(client, check, field: str, value: dict, lang: str, schemas: tuple[str | None, str]):
+    """POST ``field=JSON`` to /reconcile; the answer, both checked against the schemas."""
+    asked, answered = schemas
+    if asked:
+        check(asked, value)
+    response = client.post("/reconcile", data={field: json.dumps(value)},
                            headers={"Accept-Language": lang})
     assert response.status_code == 200, response.get_data(as_text=True)
     answer = response.get_json()
-    check("results", answer)
+    check(answered, answer)
+    return answer
+
+
+def reconcile(client, check, batch: dict, lang: str = "it") -> dict:
+    answer = post(client, check, "queries", batch, lang, ("queries", "results"))
     assert set(answer) == set(batch)
     return answer
 
@@ -283,14 +291,8 @@ def test_view_redirects_to_the_page_of_the_resource_only(client):
 # --------------------------------------------------------------------------- data extension
 
 def extend(client, check, query: dict, lang: str = "it", valid_query: bool = True) -> dict:
-    if valid_query:
-        check("extension-query", query)
-    response = client.post("/reconcile", data={"extend": json.dumps(query)},
-                           headers={"Accept-Language": lang})
-    assert response.status_code == 200, response.get_data(as_text=True)
-    answer = response.get_json()
-    check("extension", answer)
-    return answer
+    return post(client, check, "extend", query, lang,
+                ("extension-query" if valid_query else None, "extension"))
 
 
 def test_data_extension(client, check):

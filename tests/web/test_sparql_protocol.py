@@ -1,5 +1,6 @@
 """The /sparql endpoint through Flask's test client: protocol, negotiation, refusals, errors."""
 
+import io
 import json
 import logging
 import time
@@ -12,8 +13,13 @@ from rdflib.namespace import RDF, VOID
 from werkzeug.datastructures import MultiDict
 
 from poli_kg.web import create_app
-from poli_kg.namespaces import GRAPH_DATA, GRAPH_ONTOLOGY, NAMED_GRAPHS, SD
+from poli_kg.namespaces import GRAPH_DATA, GRAPH_ONTOLOGY, NAMED_GRAPHS, PREFIXES, SD
 from poli_kg.store import BACKENDS, ChildFailed
+from poli_kg.web.sparql import caching
+from poli_kg.web.sparql.diagnostics import (
+    line_column, offset_of, parse_expected, parse_position, syntax_message,
+)
+from poli_kg.web.sparql.prologue import PREDEFINED, WELL_KNOWN, prepare
 
 GRAPHS = [str(g) for g in NAMED_GRAPHS]
 SELECT = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
@@ -544,3 +550,337 @@ def test_access_log_is_one_json_line_per_request(client, caplog):
     assert record["form"] == "SELECT" and record["results"] == 4 and record["truncated"] is False
     assert record["duration_ms"] >= record["query_ms"] > 0
     assert record["bytes"] > 0 and record["client"] == "127.0.0.1"
+
+
+# -- the protocol without surprises: /sparql/, charsets, base IRI, formats -------------------
+
+
+
+@pytest.mark.parametrize("path", ["/sparql/", "/sparql"])
+def test_the_endpoint_answers_with_and_without_a_trailing_slash(client, path):
+    assert bindings(client.get(path, query_string={"query": SELECT}))
+    response = client.post(path, data=b"ASK {}", content_type="application/sparql-query")
+    assert response.status_code == 200 and response.json["boolean"] is True
+    assert client.get(path, headers={"Accept": "text/turtle"}).status_code == 200
+    assert "Accept" in vary(client.get(path, query_string={"query": SELECT}))
+
+
+@pytest.mark.parametrize("charset", ["UTF-16", "ISO-8859-1", "utf-32", "latin1", "x-nonsense"])
+def test_a_body_in_another_charset_is_415(client, charset):
+    body = "ASK { FILTER('città' != '') }".encode("utf-16" if "16" in charset else "latin-1")
+    response = client.post("/sparql", data=body,
+                           content_type=f"application/sparql-query; charset={charset}")
+    assert_plain(response, 415, f"charset={charset}", "UTF-8 only")
+
+
+@pytest.mark.parametrize("charset", ["utf-8", "UTF-8", "utf8", '"utf-8"', "us-ascii"])
+def test_utf8_charsets_are_read(client, charset):
+    response = client.post("/sparql", data="SELECT ?x { BIND('città' AS ?x) }".encode(),
+                           content_type=f"application/sparql-query; charset={charset}")
+    assert bindings(response) == [{"x": "città"}]
+
+
+def test_a_form_labelled_latin1_is_read_when_it_is_ascii(client):
+    ascii_form = "query=" + quote("ASK { ?s ?p ?o }")
+    response = client.post("/sparql", data=ascii_form.encode(),
+                           content_type=f"{FORM}; charset=ISO-8859-1")
+    assert response.status_code == 200 and response.json["boolean"] is True
+    latin1_form = "query=" + quote("ASK { FILTER('città' != '') }", encoding="latin-1")
+    response = client.post("/sparql", data=latin1_form.encode(),
+                           content_type=f"{FORM}; charset=ISO-8859-1")
+    assert_plain(response, 415, "UTF-8 only")
+
+
+def test_relative_iris_resolve_against_the_endpoint(client):
+    response = client.post("/sparql", data=b"CONSTRUCT { <s> <p> <o#x> } WHERE {}",
+                           content_type="application/sparql-query",
+                           headers={"Accept": "application/n-triples"})
+    assert response.status_code == 200, response.data
+    assert response.get_data(as_text=True).strip() == (
+        "<http://localhost/s> <http://localhost/p> <http://localhost/o#x> .")
+    # the protocol suite's test: an IRI written <test> is not the string "test"
+    response = client.get("/sparql/", query_string={
+        "query": 'ASK { BIND(<test> AS ?o) FILTER(isIRI(?o) && STR(?o) != "test") }'})
+    assert response.json["boolean"] is True
+    # a BASE of the query's own wins
+    response = client.get("/sparql", query_string={
+        "query": "BASE <http://example.org/a/> SELECT ?o { BIND(<b> AS ?o) }"})
+    assert bindings(response) == [{"o": "http://example.org/a/b"}]
+
+
+def test_the_base_iri_is_the_public_url(sparql_build_dir):
+    application = make_app(sparql_build_dir, PUBLIC_URL="https://data.example.org/kg/")
+    try:
+        response = application.test_client().get(
+            "/sparql", query_string={"query": "SELECT ?o { BIND(<x> AS ?o) }"})
+        assert bindings(response) == [{"o": "https://data.example.org/kg/x"}]
+    finally:
+        application.extensions["poli_kg.store"].close()
+
+
+@pytest.mark.parametrize("query, format_, accept, expected", [
+    (CONSTRUCT, "n3", None, "text/turtle"),
+    (CONSTRUCT, None, "text/n3", "text/turtle"),
+    (CONSTRUCT, None, "application/turtle", "text/turtle"),
+    (CONSTRUCT, None, "application/x-turtle", "text/turtle"),
+    (CONSTRUCT, "json-ld", None, "application/ld+json"),
+    (CONSTRUCT, "ntriples", None, "application/n-triples"),
+    (CONSTRUCT, "rdf+xml", None, "application/rdf+xml"),
+    (CONSTRUCT, "json", None, "application/ld+json"),
+    (CONSTRUCT, "xml", None, "application/rdf+xml"),
+    ("DESCRIBE <https://w3id.org/poli-kg/id/polo/mesap>", "n3", None, "text/turtle"),
+    (SELECT, "json", None, "application/sparql-results+json"),
+    (SELECT, "xml", None, "application/sparql-results+xml"),
+    (SELECT, "csv", None, "text/csv"),
+    (SELECT, "tsv", None, "text/tab-separated-values"),
+])
+def test_format_names_and_types_per_query_form(client, query, format_, accept, expected):
+    params = {"query": query, **({"format": format_} if format_ else {})}
+    response = client.get("/sparql", query_string=params,
+                          headers={"Accept": accept} if accept else {})
+    assert response.content_type == f"{expected}; charset=utf-8", response.data[:300]
+
+
+# -- predefined prefixes ----------------------------------------------------------------------
+
+def test_predefined_prefixes_are_the_projects_and_the_common_ones():
+    for prefix in ("rdf", "rdfs", "owl", "xsd", "skos", "dct", "dcat", "foaf", "org", "prov",
+                   "qb", "schema", "cov", "void"):
+        assert prefix in PREDEFINED
+    assert PREDEFINED == {p: str(ns) for p, ns in PREFIXES.items()}
+    assert not set(WELL_KNOWN) & set(PREDEFINED)
+
+
+def test_predefined_prefixes_need_no_declaration(backend_client):
+    response = backend_client.get("/sparql", query_string={
+        "query": "SELECT (COUNT(?s) AS ?n) { ?s a pkg:PoloDiInnovazione ; rdfs:label ?l "
+                 "FILTER(datatype(?l) != xsd:integer) }"})
+    assert response.status_code == 200, response.data
+    assert int(bindings(response)[0]["n"]) > 0
+
+
+def test_a_query_prefix_always_wins(client):
+    response = client.get("/sparql", query_string={
+        "query": "PREFIX foaf: <http://example.org/mine#> SELECT ?x { BIND(foaf:name AS ?x) }"})
+    assert bindings(response) == [{"x": "http://example.org/mine#name"}]
+    prepared = prepare("PREFIX rdfs: <http://e/> SELECT * { ?s rdfs:x ?o ; owl:y ?z }", "http://h/")
+    assert prepared.added_prefixes == ("owl",) and prepared.added_lines == 1
+    assert prepare("SELECT * { ?s <http://e/p> ?o }", "http://h/").added_lines == 0
+
+
+def test_the_service_description_publishes_the_predefined_prefixes(client):
+    from rdflib.namespace import SH
+
+    graph = Graph().parse(data=client.get("/sparql", headers={"Accept": "text/turtle"}).data,
+                          format="turtle")
+    service = graph.value(predicate=RDF.type, object=SD.Service)
+    declared = {str(graph.value(d, SH.prefix)): str(graph.value(d, SH.namespace))
+                for d in graph.objects(service, SH.declare)}
+    assert declared == PREDEFINED
+
+
+# -- errors people can act on -----------------------------------------------------------------
+
+def error_lines(response) -> list[str]:
+    return response.get_data(as_text=True).splitlines()
+
+
+@pytest.mark.parametrize("store", ["oxigraph", "memory"])
+def test_a_syntax_error_shows_the_line_a_caret_and_what_was_expected(sparql_build_dir, store):
+    application = make_app(sparql_build_dir, STORE=store, QUERY_TIMEOUT=10)
+    try:
+        query = "SELECT ?l\nWHERE {\n  ?s rdfs:label ?l .\n  ?s ?p\n}"  # rdfs: is predefined
+        response = application.test_client().get("/sparql", query_string={"query": query})
+        text = assert_plain(response, 400, "Syntax error at ", "(line 4, column", "Expected")
+        lines = error_lines(response)
+        shown = next(i for i, line in enumerate(lines) if line.strip() == "?s ?p")
+        caret = lines[shown + 1]
+        assert caret.strip() == "^"
+        assert lines[shown][caret.index("^")] in "?\n"  # under the place
+        assert "BASE" not in text and "PREFIX rdfs" not in text  # the user's own lines only
+    finally:
+        application.extensions["poli_kg.store"].close()
+
+
+@pytest.mark.parametrize("query, position, found, expected", [
+    ("SELET * WHERE {}", "1:1", "`SELET`", "a query form"),
+    ("SELECT * WHRE { ?s ?p ?o }", "1:10", "`WHRE`", "WHERE or `{`"),
+    ("SELECT * WHERE { ?s a ?t ?s ?p ?o }", "1:26", "`?s`", "a `.` missing"),
+    ("SELECT * WHERE { ?s ?p ?o } LIMIT x", "1:35", "`x`", "a number"),
+    ("SELECT * WHERE ?s ?p ?o", "1:16", "`?s`", "Expected `{`"),
+    ("ASK {", "1:6", "the end of the query", "1 `{` not closed"),
+    ("SELECT * WHERE {\n  ?s ?p ?o\n  FILTR(?o)\n}", "3:3", "`FILTR`", "FILTER"),
+])
+def test_syntax_errors_say_where_what_and_what_was_expected(client, query, position, found,
+                                                             expected):
+    response = client.get("/sparql", query_string={"query": query})
+    text = assert_plain(response, 400, f"Syntax error at {position} ", f"found {found}", expected)
+    line, column = (int(n) for n in position.split(":"))
+    lines = text.splitlines()
+    caret = next(i for i, shown in enumerate(lines) if shown.strip() == "^")
+    assert lines[caret].index("^") - 4 == column - 1
+    assert lines[caret - 1][4:] == query.splitlines()[line - 1]
+
+
+def test_an_undeclared_prefix_is_named_with_the_line_to_add(client):
+    response = client.get("/sparql", query_string={
+        "query": "SELECT * WHERE {\n  ?s dcterms:title ?t\n}"})
+    text = assert_plain(response, 400, "prefix `dcterms:` is not declared", "2:6",
+                        "PREFIX dcterms: <http://purl.org/dc/terms/>")
+    assert "foaf:" in text  # the predefined prefixes are listed
+    response = client.get("/sparql", query_string={"query": "SELECT * { ?s fo:name ?n }"})
+    assert_plain(response, 400, "prefix `fo:` is not declared", "did you mean `foaf:`",
+                 "PREFIX fo: <namespace IRI>")
+
+
+def test_parsing_the_parsers_messages():
+    assert parse_position("error at 12:3: expected one of") == (12, 3)
+    assert parse_position("Expected SelectQuery, found '?' (at char 17), (line:2, col:9)") == (2, 9)
+    assert parse_position("something else") is None
+    oxigraph = ("error at 1:30: expected one of \"$\", \"(\", Prefix not found, LATERAL, [_], "
+                "['0'..='9'], ['A' ..= 'Z' | 'a' ..= 'z' | '\\u{00C0}'..='\\u{00D6}' |")
+    expected = parse_expected(oxigraph)
+    assert expected.tokens == ("`$`", "`(`", "a number", "a name")
+    assert expected.keywords == ("LATERAL",) and expected.notes == ("Prefix not found",)
+    assert expected.anything
+    assert parse_expected("error at 2:9: Expected SelectQuery").grammar == "SelectQuery"
+    query = "ab\ncdè\n"
+    assert offset_of(query, 2, 3) == 5 and line_column(query, 5) == (2, 3)
+    assert offset_of(query, 9, 1) == len(query)
+    # positions one line down (the endpoint added a line) are put back on the user's line
+    text = syntax_message("error at 3:7: expected \"{\"", "SELECT *\nWHERE ?s ?p ?o", 1)
+    assert text.startswith("Syntax error at 2:7 (line 2, column 7): found `?s`.")
+    assert syntax_message("no position here", "ASK {}") == "Syntax error: no position here"
+
+
+def test_hostile_text_in_errors_stays_plain(client):
+    query = "SELECT * { ?s ?p </script><script>alert(1)</script> " + "x" * 5000
+    text = assert_plain(client.get("/sparql", query_string={"query": query}), 400, "Syntax error")
+    assert max(len(line) for line in text.splitlines()) < 400  # a window of the long line
+
+
+# -- truncation said where clients look --------------------------------------------------------
+
+def test_a_truncated_result_says_so_in_the_headers_and_the_json(sparql_build_dir):
+    from rdflib.query import Result
+
+    application = make_app(sparql_build_dir, MAX_RESULTS=5)
+    try:
+        client = application.test_client()
+        response = client.get("/sparql", query_string={"query": "SELECT * WHERE { ?s ?p ?o }"})
+        warning = response.headers["Warning"]
+        assert warning.startswith('199 - "') and "at most 5 solutions" in warning
+        assert "LIMIT 5 OFFSET" in warning and "ORDER BY" in warning
+        body = response.json
+        assert body["truncation"]["limit"] == 5 and "OFFSET 5" in body["truncation"]["message"]
+        assert len(body["results"]["bindings"]) == 5
+        assert len(Result.parse(io.BytesIO(response.data), format="json")) == 5  # rdflib reads it
+        assert "Warning" in response.headers["Access-Control-Expose-Headers"]
+        complete = client.get("/sparql", query_string={"query": SELECT})
+        assert "Warning" not in complete.headers and "truncation" not in complete.json
+        graph = client.get("/sparql", query_string={"query": "CONSTRUCT WHERE { ?s ?p ?o }"})
+        assert "5 triples" in graph.headers["Warning"]
+        csv = client.get("/sparql",
+                         query_string={"query": "SELECT * { ?s ?p ?o }", "format": "csv"})
+        assert len(csv.get_data(as_text=True).splitlines()) == 6 and csv.headers["Warning"]
+    finally:
+        application.extensions["poli_kg.store"].close()
+
+
+# -- HTTP caching --------------------------------------------------------------------------------
+
+def test_get_results_carry_an_etag_and_cache_headers(client):
+    response = client.get("/sparql", query_string={"query": SELECT})
+    assert response.headers["ETag"].startswith('"') and len(response.headers["ETag"]) > 20
+    assert response.headers["Cache-Control"] == "public, max-age=600"
+    assert {"Accept", "Accept-Encoding"} <= vary(response)
+    timing = response.headers["Server-Timing"]
+    assert [part.split(";")[0] for part in timing.split(", ")][:3] == ["parse", "execute",
+                                                                        "serialise"]
+    same = client.get("/sparql", query_string={"query": SELECT},
+                      headers={"Accept": "application/sparql-results+json, */*;q=0.1"})
+    assert same.headers["ETag"] == response.headers["ETag"]  # the same negotiated format
+    for other in ({"query": SELECT, "format": "csv"}, {"query": SELECT + " "},
+                  {"query": SELECT, "default-graph-uri": str(GRAPH_DATA)}):
+        assert client.get("/sparql", query_string=other).headers["ETag"] != response.headers["ETag"]
+
+
+def test_if_none_match_is_304_without_running_the_query(app, client, monkeypatch):
+    first = client.get("/sparql", query_string={"query": SELECT})
+    etag = first.headers["ETag"]
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("the query ran")
+
+    monkeypatch.setattr(app.extensions["poli_kg.store"], "execute", must_not_run)
+    for tags in (etag, f"W/{etag}", f'"other", {etag}', "*"):
+        response = client.get("/sparql", query_string={"query": SELECT},
+                              headers={"If-None-Match": tags})
+        assert response.status_code == 304 and response.data == b""
+        assert response.headers["ETag"] == etag and "Accept" in vary(response)
+        assert response.headers["Cache-Control"].startswith("public")
+    with pytest.raises(AssertionError):
+        client.get("/sparql", query_string={"query": SELECT}, headers={"If-None-Match": '"x"'})
+
+
+def test_post_results_are_not_cached(client):
+    for response in (client.post("/sparql", data={"query": SELECT}),
+                     client.post("/sparql", data=SELECT.encode(),
+                                 content_type="application/sparql-query")):
+        assert response.status_code == 200
+        assert "ETag" not in response.headers and "Cache-Control" not in response.headers
+
+
+def test_results_are_gzipped_when_accepted(client):
+    import gzip
+
+    plain = client.get("/sparql", query_string={"query": SELECT})
+    zipped = client.get("/sparql", query_string={"query": SELECT},
+                        headers={"Accept-Encoding": "gzip, deflate"})
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(zipped.data) == plain.data
+    assert zipped.headers["ETag"] != plain.headers["ETag"]
+    assert "Content-Encoding" not in plain.headers
+    posted = client.post("/sparql", data={"query": SELECT}, headers={"Accept-Encoding": "gzip"})
+    assert gzip.decompress(posted.data) == plain.data
+    refused = client.get("/sparql", query_string={"query": SELECT},
+                         headers={"Accept-Encoding": "gzip;q=0, identity"})
+    assert "Content-Encoding" not in refused.headers
+
+
+def test_the_etag_names_the_build(tmp_path):
+    import json as json_module
+
+    def tag(info):
+        folder = tmp_path / str(len(list(tmp_path.iterdir())))
+        folder.mkdir()
+        if info is not None:
+            (folder / "build.json").write_text(json_module.dumps(info), encoding="utf-8")
+        return caching.build_tag(folder)
+
+    files = {"poli-kg.nq": {"sha256": "a" * 64}}
+    assert tag({"files": files}) == "a" * 64
+    assert tag({"files": files, "inputs_sha256": "b"}) == tag({"files": files})
+    assert tag({"inputs_sha256": "b" * 64, "pipeline": {"x": 1}}) != tag(
+        {"inputs_sha256": "b" * 64, "pipeline": {"x": 2}})
+    assert tag(None) != tag(None)  # no manifest: the folder's own name
+
+
+# -- CORS -----------------------------------------------------------------------------------------
+
+def test_cors_preflight_allows_the_headers_browser_clients_send(client):
+    response = client.options("/sparql", headers={
+        "Origin": "https://example.org", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization, content-type, x-requested-with, "
+                                          "X-Custom-Trace, cookie, foo"})
+    allowed = {h.strip().lower()
+               for h in response.headers["Access-Control-Allow-Headers"].split(",")}
+    assert {"authorization", "content-type", "accept", "x-requested-with", "x-custom-trace",
+            "if-none-match"} <= allowed
+    assert "cookie" not in allowed and "foo" not in allowed
+    assert set(response.headers["Access-Control-Allow-Methods"].split(", ")) == {
+        "GET", "POST", "OPTIONS"}
+    assert "Access-Control-Allow-Credentials" not in response.headers
+    exposed = {h.strip() for h in response.headers["Access-Control-Expose-Headers"].split(",")}
+    assert {"ETag", "X-Result-Count", "X-Result-Truncated", "Warning"} <= exposed
+    assert client.options("/sparql/").headers["Access-Control-Allow-Origin"] == "*"

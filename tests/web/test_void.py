@@ -176,6 +176,18 @@ def test_a_data_dump_per_rdf_download(void):
     assert features == {"Turtle", "N-Triples", "JSON-LD", "RDF_XML", "TriG", "N-Quads"}
 
 
+def test_the_tables_and_the_assets_are_not_data_dumps(void, build_dir):
+    """A ``void:dataDump`` is an RDF dump of the dataset: the CSVW tables are not RDF, and the
+    NDC asset files add the description of their own distributions, so VoID lists neither;
+    the catalogue, which VoID points to, lists both."""
+    assert any((build_dir / "csvw").iterdir()) and any((build_dir / "assets").iterdir())
+    dumps = {str(u) for u in void.objects(None, VOID.dataDump)}
+    assert dumps and not any("/csvw/" in u or "/assets/" in u or u.endswith(".csv") for u in dumps)
+    assert not any(str(t).startswith(BASE + "dataset/distribution/") for triple in void for t in triple)
+    assert (DATASET, URIRef("http://www.w3.org/2000/01/rdf-schema#seeAlso"),
+            URIRef("http://localhost/catalog")) in void
+
+
 def test_public_url_config(build_dir):
     from poli_kg.web import create_app
 

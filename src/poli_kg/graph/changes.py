@@ -256,8 +256,8 @@ def markdown(manifest: Mapping[str, Any]) -> str:
     lines += [f"| {g['name']} | {g['added']} | {g['removed']} |" for g in changes["graphs"]]
     if not previous:
         return "\n".join(lines) + "\n"
-    lines += ["", f"Every change, as an RDF Patch: `{RELEASE_PATCH}`; as N-Quads: "
-                  f"`{RELEASE_ADDED}` (added) and `{RELEASE_REMOVED}` (removed)."]
+    lines += ["", (f"Every change, as an RDF Patch: `{RELEASE_PATCH}`; as N-Quads: "
+                   f"`{RELEASE_ADDED}` (added) and `{RELEASE_REMOVED}` (removed).")]
     for graph in changes["graphs"]:
         if graph["subjects"]:
             lines += _md_graph(graph)

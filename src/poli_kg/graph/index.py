@@ -104,6 +104,9 @@ def collect(asserted: Iterable, inferred: Iterable) -> dict[str, _Resource]:
             role = _ROLES.get(predicate)
             if role is not None:
                 _add(resource, role, t.object, is_asserted)
+    for resource in found.values():   # best rank first: see pick()
+        resource.names.sort()
+        resource.descriptions.sort()
     return found
 
 
@@ -139,13 +142,13 @@ def kind_of(types: set[str]) -> tuple[int, int]:
 
 
 def pick(entries: list[tuple[int, str, str]], lang: str) -> str | None:
-    """The best-ranked text in ``lang``, else untagged, else in any language."""
-    ranked = sorted(entries)
+    """The best-ranked text in ``lang``, else untagged, else in any language (``entries``
+    sorted, as :func:`collect` leaves them)."""
     for wanted in (lang, ""):
-        for _rank, entry_lang, text in ranked:
+        for _rank, entry_lang, text in entries:
             if entry_lang == wanted:
                 return text
-    return ranked[0][2] if ranked else None
+    return entries[0][2] if entries else None
 
 
 def shorten(text: str, limit: int = DESCRIPTION_CHARS) -> str:
@@ -183,9 +186,6 @@ class Document:
     text: list[str]
     types: list[str]
 
-    @property
-    def order(self) -> tuple[int, int, str, str]:
-        return (self.kind, self.group, ti.fold(self.data["label"]["it"]), self.iri)
 
 
 def document(iri: str, resource: _Resource, type_terms: dict[str, list[str]]) -> Document:
@@ -218,8 +218,21 @@ def document(iri: str, resource: _Resource, type_terms: dict[str, list[str]]) ->
         text=list(dict.fromkeys(text)), types=sorted(resource.types))
 
 
-def documents(resources: dict[str, _Resource]) -> tuple[list[Document], dict]:
-    """The documents of the named resources, in index order, and the index's metadata."""
+def order_of(iri: str, resource: _Resource) -> tuple[int, int, str, str]:
+    """Where a resource's document goes in the index: by kind, group, folded label, IRI."""
+    kind, group = kind_of(resource.types)
+    return (kind, group, ti.fold(pick(resource.names, "it") or ""), iri)
+
+
+def in_order(resources: dict[str, _Resource]) -> list[tuple[str, _Resource]]:
+    """The named resources in index order (the documents of :func:`documents`)."""
+    keyed = sorted((order_of(iri, r), iri, r) for iri, r in resources.items() if r.names)
+    return [(iri, r) for _key, iri, r in keyed]
+
+
+def metadata(resources: dict[str, _Resource]) -> tuple[dict, dict[str, list[str]]]:
+    """``search.json`` (the classes and properties used, without the document count) and the
+    terms of each class's names (indexed with its instances)."""
     type_counts: Counter[str] = Counter()
     properties: dict[str, Counter[str]] = defaultdict(Counter)
     property_counts: Counter[str] = Counter()
@@ -231,18 +244,22 @@ def documents(resources: dict[str, _Resource]) -> tuple[list[Document], dict]:
     type_names = {iri: names_of(iri, resources) for iri in type_counts}
     type_terms = {iri: ti.index_terms(" ".join(n or ti.humanised(iri) for n in names.values()))
                   for iri, names in type_names.items()}
-    docs = [document(iri, r, type_terms) for iri, r in resources.items() if r.names]
-    docs.sort(key=lambda d: d.order)
     meta = {
         "format": ti.FORMAT,
-        "documents": len(docs),
         "types": [{"iri": iri, "name": type_names[iri], "count": type_counts[iri]}
                   for iri in sorted(type_counts)],
         "properties": [{"iri": iri, "name": names_of(iri, resources),
                         "count": property_counts[iri], "types": dict(sorted(properties[iri].items()))}
                        for iri in sorted(property_counts)],
     }
-    return docs, meta
+    return meta, type_terms
+
+
+def documents(resources: dict[str, _Resource]) -> tuple[list[Document], dict]:
+    """The documents of the named resources, in index order, and the index's metadata."""
+    meta, type_terms = metadata(resources)
+    docs = [document(iri, r, type_terms) for iri, r in in_order(resources)]
+    return docs, {**meta, "documents": len(docs)}
 
 
 # --------------------------------------------------------------------------- writing
@@ -268,22 +285,26 @@ def write_index(folder: Path, asserted: Iterable, inferred: Iterable = ()) -> di
     seconds taken.
     """
     started = time.perf_counter()
-    docs, meta = documents(collect(asserted, inferred))
+    resources = collect(asserted, inferred)
+    meta, type_terms = metadata(resources)
     target = Path(folder) / ti.INDEX_DIR
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
     index = tantivy.Index(schema(), path=str(target))
     writer = index.writer(heap_size=128_000_000, num_threads=1)
-    for doc in docs:
-        writer.add_document(_tantivy_document(doc))
+    count = 0
+    for iri, resource in in_order(resources):   # tantivy indexes each in its own thread
+        writer.add_document(_tantivy_document(document(iri, resource, type_terms)))
+        count += 1
     writer.commit()
     writer.wait_merging_threads()
     del writer, index
+    meta["documents"] = count
     (target / ti.META_FILE).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
     for path in target.iterdir():
         os.chmod(path, 0o644)   # tantivy makes some files private; the build is public
-    return {"documents": len(docs), "seconds": time.perf_counter() - started}
+    return {"documents": count, "seconds": time.perf_counter() - started}
 
 
 def _tantivy_document(doc: Document) -> tantivy.Document:

@@ -49,6 +49,7 @@ from poli_kg.config import ROOT
 from poli_kg.graph import reasoning, shaclsparql, validation
 from poli_kg.graph.assets import write_assets
 from poli_kg.graph.csvw import write_csvw
+from poli_kg.graph.index import write_index
 from poli_kg.graph.output import DownloadWriter, StoreLoader, write_build_info
 from poli_kg.graph.rdfterms import to_rdflib
 from poli_kg.graph.sources import (
@@ -301,6 +302,7 @@ def _write_build(folder: Path, out: Path, inputs: Inputs, timings: dict[str, flo
         writer.close()
         loader.close()
         _write_harvester_files(folder, inputs)
+        write_index(folder, writer.asserted, writer.inferred)   # the search index
         _stage(timings, "write", start, progress)
         write_build_info(folder, _build_info(inputs, counts, timings, closure, used, report,
                                              files))

@@ -55,7 +55,6 @@ COMPLETE_DUMP = "poli-kg.nq"          # the four named graphs: what the changes 
 DUMPS = (*DOWNLOAD_FILES, *(f"{name}.gz" for name in DOWNLOAD_FILES))
 BUILD_TREES = (ASSETS_DIR, CSVW_DIR)
 _OWL = "http://www.w3.org/2002/07/owl#"
-_RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 _SUMS_LINE = re.compile(r"([0-9a-f]{64}) [ *](\S+)")
 _CHUNK = 1 << 16
 
@@ -119,12 +118,16 @@ def _check_ontology(dataset: Dataset, version: str) -> dict[str, str]:
     return {"iri": ONTOLOGY_IRI, "version_iri": iri, "version_info": info}
 
 
-def _check_version(version: str, existing: list[str], releases: Path) -> str | None:
-    """The previous release of ``version``; refuses an existing or a lower version."""
+def _version_key(version: str) -> tuple:
     try:
-        key = version_key(version)
+        return version_key(version)
     except ValueError as exc:
         raise ReleaseError(str(exc)) from None
+
+
+def _check_version(version: str, existing: list[str], releases: Path) -> str | None:
+    """The previous release of ``version``; refuses an existing or a lower version."""
+    key = _version_key(version)
     target = releases / version
     if version in existing or target.exists() or target.is_symlink():
         raise ReleaseExists(f"release {version} already exists ({target}); releases are "
@@ -177,11 +180,11 @@ def _build_files(folder: Path, sums: Mapping[str, str]) -> list[str]:
     return names
 
 
-def _copy_build(folder: Path, staging: Path) -> dict[str, dict[str, Any]]:
+def _copy_build(folder: Path, staging: Path, names: list[str], sums: Mapping[str, str]
+                ) -> dict[str, dict[str, Any]]:
     """Copy the build's files into ``staging``; each file's size and SHA-256 by its path."""
-    sums = _build_sums(folder)
     files = {}
-    for name in _build_files(folder, sums):
+    for name in names:
         files[name] = _copy(folder / name, staging / name)
         if name in sums and files[name]["sha256"] != sums[name]:
             raise ReleaseError(f"{folder / name} does not match its SHA-256 in {CHECKSUMS}: "
@@ -246,9 +249,11 @@ def _write_release(folder: Path, staging: Path, version: str, previous: str | No
                    releases: Path, description: str | None, now: datetime
                    ) -> tuple[list[GraphChanges], int]:
     """Write every file of the release into ``staging``; the changes and the file count."""
-    files = _copy_build(folder, staging)
-    new = changes.read_dataset(staging / COMPLETE_DUMP)
+    sums = _build_sums(folder)
+    names = _build_files(folder, sums)
+    new = changes.read_dataset(folder / COMPLETE_DUMP)   # checked before anything is copied
     ontology = _check_ontology(new, version)
+    files = _copy_build(folder, staging, names, sums)
     old = changes.read_dataset(releases / previous / COMPLETE_DUMP) if previous else {}
     diff = changes.diff(old, new)
     listed = changes.listing(diff, changes.labels(new, old),
@@ -274,6 +279,7 @@ def freeze(out_dir: Path | str, version: str, releases_dir: Path | str | None = 
     :class:`ReleaseExists`, :class:`ReleaseError` (a bad version, no complete build, an
     ontology of another version) or ``OSError``; nothing is left behind on failure.
     """
+    _version_key(version)
     releases = releases_dir_for(out_dir, releases_dir)
     now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(microsecond=0)
     held = ServedBuild(out_dir)   # a build meanwhile cannot prune the folder being copied
@@ -281,6 +287,9 @@ def freeze(out_dir: Path | str, version: str, releases_dir: Path | str | None = 
         folder = held.folder()
         if folder is None or read_build_info(folder) is None:
             raise ReleaseError(f"{out_dir} holds no build: run 'poli-kg build' first")
+        if Path(os.path.realpath(releases)).is_relative_to(folder):
+            raise ReleaseError(f"{releases} is inside the build folder, which the next build "
+                               "replaces: keep releases beside it")
         releases.mkdir(parents=True, exist_ok=True)
         with locked(*split_out_dir(releases)):
             _remove_leftovers(releases)

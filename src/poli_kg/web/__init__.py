@@ -24,6 +24,7 @@ from poli_kg.config import load_settings
 from poli_kg.web import catalog
 from poli_kg.web import downloads
 from poli_kg.web import graphs, home, ontology, releases, resources
+from poli_kg.web import reconcile, search
 from poli_kg.web import sparql
 from poli_kg.web.base import accesslog, cors, security
 from poli_kg.web.base.errors import plain_error
@@ -45,7 +46,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     store.init_app(app)
     for blueprint in (sparql.bp, querypage.bp, home.bp, resources.bp, ontology.bp, graphs.bp,
-                      downloads.bp, catalog.bp, releases.bp):
+                      downloads.bp, catalog.bp, releases.bp, search.bp, reconcile.bp):
         app.register_blueprint(blueprint)
 
     app.add_url_rule("/healthz", view_func=healthz)

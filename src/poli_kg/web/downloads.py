@@ -1,9 +1,16 @@
-"""The downloads of the build: an index at ``/downloads/`` and the files at ``/downloads/<name>``.
+"""The downloads of the build: an index at ``/downloads/``, the files at ``/downloads/<name>``,
+the semantic assets at ``/assets/<path>``.
 
 The files are those of the build snapshot (:mod:`poli_kg.web.base.files`: exactly the names
 in ``SHA256SUMS``, each checked against its digest the first time it is served), sent byte
 for byte as ``poli-kg build`` wrote them; ``SHA256SUMS`` itself is served too, for
-``sha256sum -c``.  A requested name is only looked up in that list, never used to build a
+``sha256sum -c``.  So are the files the snapshot lists in the build's two trees for
+harvesters: the statistical tables at ``/downloads/csvw/{name}.csv`` and their CSV on the Web
+metadata at ``/downloads/csvw/{name}.csv-metadata.json`` (``application/csvm+json``; the CSV
+answers ``Link: <{name}.csv-metadata.json>; rel="describedby"``, CSVW §5.2, relative so that
+it holds behind any proxy), and the ontology and controlled vocabularies for Italy's National
+Data Catalog at ``/assets/{path}`` (the base IRI's ``assets/{path}``, the download URL their
+own metadata give).  A requested name is only looked up in those lists, never used to build a
 path, so ``..``, encoded slashes, absolute paths, ``store/…`` or NUL bytes all answer 404.
 
 Each file is served with
@@ -18,32 +25,41 @@ Each file is served with
 * gzip transfer: a client sending ``Accept-Encoding: gzip`` for ``poli-kg.ttl`` gets the
   precomputed ``poli-kg.ttl.gz`` bytes with ``Content-Encoding: gzip`` (and its own ETag);
   every file with a ``.gz`` twin answers ``Vary: Accept-Encoding``.  Werkzeug has no
-  choice between precompressed variants, so this one is made here.
+  choice between precompressed variants, so this one is made here.  (The tables and the
+  assets have no ``.gz`` twins: they are small.)
 
 The index is HTML for browsers (``?lang=it|en``, Italian by default) or JSON (``Accept`` or
-``?format=json``).
+``?format=json``); beside the downloads (``files``) it lists the ``tables`` and the
+``assets``, each file with the IRI and the titles of the table or asset it belongs to.
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
+import logging
+from collections.abc import Mapping
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, render_template, request, send_file
 from flask.blueprints import BlueprintSetupState
-from werkzeug.exceptions import BadRequest, NotAcceptable
+from werkzeug.exceptions import BadRequest, NotAcceptable, ServiceUnavailable
 
+from poli_kg.buildfolder import ASSETS_DIR
 from poli_kg.web.base import files
 from poli_kg.web.base.conneg import negotiate
+from poli_kg.web.base.dataset import statistics
+from poli_kg.web.base.dataset_statistics import Part
 from poli_kg.web.base.files import (
-    CHECKSUMS, CONTENT_TEXT, MAX_AGE, BuildFiles, current_build, download_url, sha256_of,
+    CHECKSUMS, CONTENT_TEXT, CSVW_METADATA, MAX_AGE, BuildFiles, DownloadFile, current_build,
+    download_url, file_url, sha256_of,
 )
 from poli_kg.web.base.site import DEFAULT_LANGUAGE, explicit_language, public_root
 
 __all__ = ["bp", "index_document"]
 
 bp = Blueprint("downloads", __name__, template_folder="templates")
+log = logging.getLogger(__name__)
 
 HTML = "text/html"
 JSON = "application/json"
@@ -61,6 +77,14 @@ LABELS = {
         "content": "Contenuto",
         "size": "Dimensione",
         "checksums": "Tutte le impronte (SHA256SUMS, per sha256sum -c)",
+        "tables": "Tabelle statistiche (CSV on the Web)",
+        "tables_intro": "Ogni insieme di osservazioni RDF Data Cube anche come tabella CSV, da "
+                        "aprire con un foglio di calcolo, con i metadati CSV on the Web (CSVW) "
+                        "che ne descrivono le colonne e la riportano alle stesse triple RDF.",
+        "assets": "Ontologia e vocabolari controllati",
+        "assets_intro": "Gli asset semantici come li raccoglie il Catalogo Nazionale dei Dati "
+                        "(schema.gov.it): l'ontologia e ogni vocabolario controllato in Turtle, "
+                        "con i metadati ADMS-AP_IT / DCAT-AP_IT, e i concetti in CSV.",
         "metadata": "Metadati",
         "catalog": "Catalogo DCAT-AP_IT",
         "void": "Descrizione VoID",
@@ -80,6 +104,14 @@ LABELS = {
         "content": "Content",
         "size": "Size",
         "checksums": "All digests (SHA256SUMS, for sha256sum -c)",
+        "tables": "Statistical tables (CSV on the Web)",
+        "tables_intro": "Each set of RDF Data Cube observations also as a CSV table, to open "
+                        "in a spreadsheet, with the CSV on the Web (CSVW) metadata that describe "
+                        "its columns and turn it back into the same RDF triples.",
+        "assets": "Ontology and controlled vocabularies",
+        "assets_intro": "The semantic assets as Italy's National Data Catalog (schema.gov.it) "
+                        "harvests them: the ontology and each controlled vocabulary in Turtle, "
+                        "with their ADMS-AP_IT / DCAT-AP_IT metadata, and the concepts as CSV.",
         "metadata": "Metadata",
         "catalog": "DCAT-AP_IT catalogue",
         "void": "VoID description",
@@ -96,8 +128,11 @@ def _init_state(state: BlueprintSetupState) -> None:
     files.init_app(state.app)
 
 
-def index_document(build: BuildFiles, root: str) -> dict[str, Any]:
-    """The downloads index as a JSON-ready dict (``root``: the service's root, no final slash)."""
+def index_document(build: BuildFiles, root: str,
+                   parts: Mapping[tuple[str, str], Part] | None = None) -> dict[str, Any]:
+    """The downloads index as a JSON-ready dict (``root``: the service's root, no final slash;
+    ``parts``: the tables and assets of the graph by ``(kind, name)``, which name the files)."""
+    parts = parts or {}
     return {
         "built_at": build.built_at.isoformat(),
         "poli_kg_version": build.version,
@@ -105,22 +140,31 @@ def index_document(build: BuildFiles, root: str) -> dict[str, Any]:
         "checksums": download_url(root, CHECKSUMS),
         "catalog": f"{root}/catalog",
         "void": f"{root}/.well-known/void",
-        "files": [
-            {
-                "name": f.name,
-                "url": download_url(root, f.name),
-                "bytes": f.size,
-                "media_type": f.file_format.media_type,
-                "content_type": f.file_format.content_type,
-                "format": f.content_format.label,
-                "compressed": f.compressed,
-                "sha256": f.sha256,
-                "content": f.content,
-                "description": CONTENT_TEXT[f.content],
-            }
-            for f in build.files.values()
-        ],
+        "files": [_entry(root, f) for f in build.files.values()],
+        "tables": [_entry(root, f, parts) for f in build.tables.values()],
+        "assets": [_entry(root, f, parts) for f in build.assets.values()],
     }
+
+
+def _entry(root: str, file: DownloadFile,
+           parts: Mapping[tuple[str, str], Part] | None = None) -> dict[str, Any]:
+    """One file of the index; a file of the trees also names its table or asset."""
+    entry = {
+        "name": file.name,
+        "url": file_url(root, file),
+        "bytes": file.size,
+        "media_type": file.file_format.media_type,
+        "content_type": file.file_format.content_type,
+        "format": file.content_format.label,
+        "compressed": file.compressed,
+        "sha256": file.sha256,
+        "content": file.content,
+        "description": CONTENT_TEXT[file.content],
+    }
+    part = (parts or {}).get(file.part) if file.part is not None else None
+    if part is not None:
+        entry |= {"dataset": part.iri, "title": dict(part.titles)}
+    return entry
 
 
 def _human_size(size: int) -> str:
@@ -144,12 +188,33 @@ def _index_format() -> str:
     return chosen
 
 
+def _rows(entries: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
+    """The index entries as rows of the page, in ``lang``."""
+    return [{**entry, "size": _human_size(entry["bytes"]), "text": entry["description"][lang],
+             "title": entry.get("title", {}).get(lang)}
+            for entry in entries]
+
+
 def _index_page(build: BuildFiles, doc: dict[str, Any]) -> str:
     lang = explicit_language() or DEFAULT_LANGUAGE
-    rows = [{**entry, "size": _human_size(entry["bytes"]), "text": entry["description"][lang]}
-            for entry in doc["files"]]
-    return render_template("downloads.html", lang=lang, t=LABELS[lang], doc=doc, rows=rows,
+    return render_template("downloads.html", lang=lang, t=LABELS[lang], doc=doc,
+                           rows=_rows(doc["files"], lang), tables=_rows(doc["tables"], lang),
+                           assets=_rows(doc["assets"], lang),
                            built=build.built_at.strftime("%Y-%m-%d %H:%M UTC"))
+
+
+def _parts(build: BuildFiles) -> dict[tuple[str, str], Part]:
+    """The tables and assets of the graph by ``(kind, name)``, which title the files of the
+    trees; none when there are no such files, or when the store does not answer (the files
+    are listed all the same, by name: the index never waits on the store)."""
+    if not build.tables and not build.assets:
+        return {}
+    try:
+        parts = statistics(build).parts
+    except ServiceUnavailable as exc:
+        log.error("downloads index without titles: %s", exc.description)
+        return {}
+    return {(part.kind, part.name): part for part in parts}
 
 
 @bp.get("/downloads/")
@@ -157,7 +222,7 @@ def index() -> Response:
     """The list of downloads: HTML for browsers, JSON (``Accept`` or ``?format=json``)."""
     build = current_build()
     chosen = _index_format()
-    doc = index_document(build, public_root().rstrip("/"))
+    doc = index_document(build, public_root().rstrip("/"), _parts(build))
     if chosen == JSON:
         response = current_app.response_class(
             json.dumps(doc, indent=2, ensure_ascii=False) + "\n", content_type=JSON)
@@ -178,11 +243,15 @@ def _accepts_gzip() -> bool:
 
 @bp.get("/downloads/<path:name>", merge_slashes=False)
 def download(name: str) -> Response:
-    """One download (see the module docstring); anything not in SHA256SUMS is 404."""
+    """One download (see the module docstring); anything not in SHA256SUMS nor among the
+    tables is 404."""
     build = current_build()
     if name == CHECKSUMS:
         return _send(build.checksums, "text/plain; charset=utf-8", CHECKSUMS,
                      sha256_of(build.checksums), build)
+    table = build.tables.get(name)
+    if table is not None:
+        return _send_tree_file(table, build)
     file = build.get(name)
     if file is None:
         abort(404)
@@ -195,6 +264,30 @@ def download(name: str) -> Response:
         response.headers["Content-Encoding"] = "gzip"
     if twin is not None:
         response.vary.add("Accept-Encoding")
+    return response
+
+
+@bp.get("/assets/<path:path>", merge_slashes=False)
+def asset(path: str) -> Response:
+    """One file of the semantic assets (see the module docstring); anything not listed is 404."""
+    build = current_build()
+    file = build.assets.get(f"{ASSETS_DIR}/{path}")
+    if file is None:
+        abort(404)
+    return _send_tree_file(file, build)
+
+
+def _send_tree_file(file: DownloadFile, build: BuildFiles) -> Response:
+    """A listed table or asset file; a table's CSV links its CSVW metadata."""
+    if not build.intact(file):
+        abort(404)
+    response = _send(file.path, file.file_format.content_type, PurePosixPath(file.name).name,
+                     file.sha256, build)
+    metadata = (build.tables.get(file.name.removesuffix(".csv") + CSVW_METADATA.extension)
+                if file.content == "table" else None)
+    if metadata is not None:
+        response.headers["Link"] = (f'<{PurePosixPath(metadata.name).name}>; rel="describedby"; '
+                                    f'type="{CSVW_METADATA.media_type}"')
     return response
 
 

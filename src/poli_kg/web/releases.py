@@ -40,7 +40,7 @@ from poli_kg.web.base.formats import BY_EXT, RDF_FORMATS, choose_format, rdf_bod
 from poli_kg.web.base.pages import page_context
 from poli_kg.web.base.site import href_for, language, page_url, public_root
 
-__all__ = ["bp", "IMMUTABLE", "shelf"]
+__all__ = ["IMMUTABLE", "bp", "shelf"]
 
 bp = Blueprint("releases", __name__, template_folder="templates")
 
@@ -64,7 +64,7 @@ TEXT = {
         "graph": "Grafo", "added": "aggiunte", "removed": "rimosse",
         "added_one": "aggiunta", "removed_one": "rimossa",
         "more": "altre modifiche in questo grafo: vedi la patch",
-        "patch": "Le modifiche complete", "formats": "Anche in", "all": "Tutte le versioni",
+        "patch": "Le modifiche complete", "formats": "In RDF", "all": "Tutte le versioni",
     },
     "en": {
         "title": "Releases", "release": "Release",
@@ -78,7 +78,7 @@ TEXT = {
         "graph": "Graph", "added": "added", "removed": "removed",
         "added_one": "added", "removed_one": "removed",
         "more": "more changes in this graph: see the patch",
-        "patch": "Every change", "formats": "Also as", "all": "All releases",
+        "patch": "Every change", "formats": "As RDF", "all": "All releases",
     },
 }
 

@@ -23,7 +23,7 @@ import gunicorn.http.wsgi
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
-from poli_kg.store import BACKENDS, Store
+from poli_kg.store import BACKEND_FORMS, BACKENDS, Store
 from poli_kg.web import create_app
 from poli_kg.web.base.settings import DEFAULTS
 
@@ -147,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--query-timeout", type=float, default=DEFAULTS["QUERY_TIMEOUT"],
                         help="seconds")
     parser.add_argument("--max-results", type=int, default=DEFAULTS["MAX_RESULTS"])
-    parser.add_argument("--store", default=DEFAULTS["STORE"], help=" | ".join(BACKENDS))
+    parser.add_argument("--store", default=DEFAULTS["STORE"], help=" | ".join(BACKEND_FORMS))
     parser.add_argument("--workers", type=int, default=None,
                         help=f"worker processes (default min(2 x cores, {MAX_WORKERS}))")
     args = parser.parse_args(argv)

@@ -8,8 +8,11 @@ dataset's base IRI:
 ``https://w3id.org/poli-kg/dataset``        the dataset (``void:Dataset``, ``dcat:Dataset``)
 ``https://w3id.org/poli-kg/catalog``        the catalogue (``dcat:Catalog``)
 ``…/dataset/distribution/{file}``           one distribution per RDF download
+``…/dataset/distribution/csvw/{file}``      a statistical table's CSV and its CSVW metadata
+``…/dataset/distribution/assets/{path}``    a file of the semantic assets (``assets/``)
 ``…/dataset/service/sparql``                the SPARQL endpoint (``dcat:DataService``)
 ``…/graph/{ontology,data,provenance,inferred}``  the named graphs, VoID subsets
+``…/id/dataset/{name}``, ``…/id/scheme/{name}``, ``…/ontology``  the parts (below)
 ==========================================  ===========================================
 
 The numbers and the facts read from the graph come from :func:`statistics` (see
@@ -28,11 +31,23 @@ give the original format of a compressed file; DCAT-AP: compressFormat is an IAN
 The contact point gets ``vcard:hasEmail`` only when config ``CONTACT_EMAIL`` is set (the
 project publishes no mailbox; none is invented) and always ``vcard:hasURL``.
 
+**The parts** — the statistical tables (each ``qb:DataSet``, as ``csvw/{name}.csv`` with its
+CSVW metadata) and the semantic assets (the ontology and each controlled vocabulary, as the
+files of ``assets/`` that Italy's National Data Catalog harvests) are datasets of the catalogue
+of their own, each ``dct:isPartOf`` the dataset, with the files as distributions: a CSV table
+is a representation of one data cube, not of the whole graph, so it is not a distribution of
+the dataset.  Their titles, descriptions, dates, themes and keywords are the graph's (the
+tables have no description there: :data:`~poli_kg.web.base.dataset_terms.PART_DESCRIPTION`
+says what they are); agents, contact, languages and coverage are the dataset's.  The
+ontology is both the standard the dataset conforms to and, as a semantic asset, a dataset.
+Every distribution has its size and SHA-256 from the build snapshot.
+
 Each graph is made in a fixed order of steps, so that equal inputs give equal serialisations.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -45,16 +60,19 @@ from poli_kg.namespaces import (
     NAMED_GRAPHS, ONTOLOGY_IRI, SPDX, VCARD, bind_prefixes,
 )
 from poli_kg.web.base import dataset_statistics
-from poli_kg.web.base.dataset_statistics import Agent, Statistics, compute_statistics
+from poli_kg.web.base.dataset_statistics import Agent, Part, Statistics, compute_statistics
 from poli_kg.web.base.dataset_terms import (
     ADMS_LICENCE_TYPE, ADMS_PUBLISHER_TYPE, CATALOG, CATALOG_DESCRIPTION, CATALOG_TITLE, CC_BY,
-    CONTACT_POINT, CONTENT_TITLE, COVERAGE_END, COVERAGE_START, DATASET, DCAT_VERSION, DCATAP,
-    DESCRIPTION, DISTRIBUTION, EU_AVAILABILITY, EXTRA_PREFIXES, GRAPH_TITLES, IANA, KEYWORDS,
-    LANGUAGES, LICENCE_NAME, NUTS_PIEMONTE, PIEMONTE, PUBLISHER, REPORT_TITLE, SCHEMES, SERVICE,
+    CONTACT_POINT, CONTENT_TITLE, COVERAGE_END, COVERAGE_START, CSVW, CSVW_TITLE, DATASET,
+    DCAT_VERSION, DCATAP, DESCRIPTION, DISTRIBUTION, EU_AVAILABILITY, EXTRA_PREFIXES,
+    FREQUENCIES, GRAPH_TITLES, IANA, KEYWORDS, LANGUAGES, LICENCE_NAME, NUTS_PIEMONTE,
+    PART_DESCRIPTION, PART_KEYWORDS, PIEMONTE, PUBLISHER, REPORT_TITLE, SCHEMES, SERVICE,
     SERVICE_DESCRIPTION, SERVICE_KEYWORDS, SERVICE_TITLE, SPARQL_PROTOCOL, THEME_SCHEME_TITLE,
     THEMES, TITLE, VOID_TITLE, W3C_FORMATS,
 )
-from poli_kg.web.base.files import CONTENT_TEXT, BuildFiles, DownloadFile, download_url
+from poli_kg.web.base.files import (
+    CONTENT_TEXT, CSVW_METADATA, BuildFiles, DownloadFile, download_url, file_url,
+)
 
 __all__ = [
     "Statistics", "compute_statistics", "statistics", "void_graph", "catalog_graph",
@@ -128,6 +146,13 @@ def _file_type(graph: Graph, code: str) -> URIRef:
 def _document(graph: Graph, iri: URIRef) -> URIRef:
     graph.add((iri, RDF.type, FOAF.Document))
     return iri
+
+
+def _frequency(graph: Graph, iri: str | None) -> URIRef:
+    """An EU update frequency the catalogue can name (:data:`FREQUENCIES`), else irregular."""
+    code = iri[len(str(EU_FREQUENCY)):] if iri and iri.startswith(str(EU_FREQUENCY)) else ""
+    code = code if code in FREQUENCIES else "IRREG"
+    return _concept(graph, EU_FREQUENCY[code], FREQUENCIES[code], DCTERMS.Frequency)
 
 
 def _rdf_dumps(build: BuildFiles) -> list[DownloadFile]:
@@ -293,6 +318,7 @@ def catalog_graph(root: str, build: BuildFiles, stats: Statistics,
     if stats.source:
         _add_source(graph, stats, region_agent)
     _add_distributions(graph, build, shared)
+    _add_parts(graph, build, stats, shared, period)
     _add_service(graph, shared)
     return graph
 
@@ -378,9 +404,7 @@ def _add_dataset(graph: Graph, build: BuildFiles, shared: _Shared, period: BNode
     for role in (DCTERMS.publisher, DCTERMS.rightsHolder, DCTERMS.creator):
         graph.add((ds, role, shared.publisher))
     graph.add((ds, DCAT.contactPoint, shared.contact))
-    graph.add((ds, DCTERMS.accrualPeriodicity,
-               _concept(graph, EU_FREQUENCY.IRREG, {"it": "irregolare", "en": "irregular"},
-                        DCTERMS.Frequency)))
+    graph.add((ds, DCTERMS.accrualPeriodicity, _frequency(graph, None)))
     for language in shared.languages:
         graph.add((ds, DCTERMS.language, language))
     graph.add((ds, DCTERMS.spatial, NUTS_PIEMONTE))
@@ -424,23 +448,29 @@ def _add_distributions(graph: Graph, build: BuildFiles, shared: _Shared) -> None
 
 
 def _distribution(graph: Graph, root: str, file: DownloadFile, build: BuildFiles,
-                  licence: URIRef) -> URIRef:
-    """One dcatapit:Distribution for a download file."""
+                  licence: URIRef, titles: Mapping[str, str] | None = None) -> URIRef:
+    """One dcatapit:Distribution for a listed file (``titles``: of the part it belongs to)."""
     dist = URIRef(DISTRIBUTION + file.name)
     fmt = file.content_format
     _types(graph, dist, DCATAPIT.Distribution, DCAT.Distribution)
-    packed = ", gzip" if file.compressed else ""
-    titles = CONTENT_TITLE[file.content]
-    _texts(graph, dist, DCTERMS.title, {lang: f"{text} ({fmt.label}{packed})"
-                                        for lang, text in titles.items()})
+    details = [fmt.label, "gzip"] if file.compressed else [fmt.label]
+    if file.version_folder is not None:
+        details.append(file.version_folder)
+    label = ", ".join(details)
+    _texts(graph, dist, DCTERMS.title, {lang: f"{text} ({label})" for lang, text
+                                        in (titles or CONTENT_TITLE[file.content]).items()})
     _texts(graph, dist, DCTERMS.description, CONTENT_TEXT[file.content])
-    url = URIRef(download_url(root, file.name))
+    url = URIRef(file_url(root, file))
     graph.add((dist, DCAT.accessURL, url))
     graph.add((dist, DCAT.downloadURL, url))
     graph.add((dist, DCAT.mediaType, _media_type(graph, fmt.media_type)))
     graph.add((dist, DCTERMS["format"], _file_type(graph, fmt.eu_file_type)))
     if file.compressed:
         graph.add((dist, DCAT.compressFormat, _media_type(graph, "application/gzip")))
+    if fmt == CSVW_METADATA:
+        graph.add((dist, DCTERMS.conformsTo, CSVW))
+        graph.add((CSVW, RDF.type, DCTERMS.Standard))
+        _texts(graph, CSVW, DCTERMS.title, CSVW_TITLE)
     graph.add((dist, DCAT.byteSize, Literal(file.size, datatype=XSD.nonNegativeInteger)))
     _add_checksum(graph, dist, file)
     graph.add((dist, DCTERMS.license, licence))
@@ -453,12 +483,68 @@ def _distribution(graph: Graph, root: str, file: DownloadFile, build: BuildFiles
 
 def _add_checksum(graph: Graph, dist: URIRef, file: DownloadFile) -> None:
     """The file's SHA-256 as an spdx:Checksum of the distribution."""
-    checksum = BNode(f"sha256-{file.name}")
+    # a blank node label may not hold "/" (the names of the trees' files do)
+    checksum = BNode("sha256-" + re.sub(r"[^A-Za-z0-9._-]", "_", file.name))
     graph.add((dist, SPDX.checksum, checksum))
     graph.add((checksum, RDF.type, SPDX.Checksum))
     graph.add((checksum, SPDX.algorithm, SPDX.checksumAlgorithm_sha256))
     graph.add((SPDX.checksumAlgorithm_sha256, RDF.type, SPDX.ChecksumAlgorithm))
     graph.add((checksum, SPDX.checksumValue, Literal(file.sha256, datatype=XSD.hexBinary)))
+
+
+def _add_parts(graph: Graph, build: BuildFiles, stats: Statistics, shared: _Shared,
+               period: BNode) -> None:
+    """The tables and the semantic assets the graph describes, each with its listed files as
+    distributions (see the module docstring); files of no part of the graph are left out."""
+    files: dict[tuple[str, str], list[DownloadFile]] = {}
+    for file in (*build.tables.values(), *build.assets.values()):
+        if file.part is not None:
+            files.setdefault(file.part, []).append(file)
+    for (kind, name), listed in files.items():
+        part = stats.part(kind, name)
+        if part is None:
+            continue
+        node = _add_part(graph, part, shared, period)
+        for file in listed:
+            graph.add((node, DCAT.distribution, _distribution(graph, shared.root, file, build,
+                                                              shared.licence, part.titles)))
+
+
+def _add_part(graph: Graph, part: Part, shared: _Shared, period: BNode) -> URIRef:
+    """A table or a semantic asset as a dataset of the catalogue, a part of the dataset."""
+    node = URIRef(part.iri)
+    _types(graph, node, DCATAPIT.Dataset, DCAT.Dataset)
+    graph.add((CATALOG, DCAT.dataset, node))
+    graph.add((DATASET, DCTERMS.hasPart, node))
+    graph.add((node, DCTERMS.isPartOf, DATASET))
+    graph.add((node, DCTERMS.identifier, Literal(part.identifier or part.iri)))
+    _texts(graph, node, DCTERMS.title, part.titles)
+    _texts(graph, node, DCTERMS.description, part.descriptions or {
+        lang: text.format(title=part.titles.get(lang, part.name))
+        for lang, text in PART_DESCRIPTION[part.kind].items()})
+    themes = [URIRef(t) for t in part.themes if t.startswith(str(EU_THEME))]
+    for theme in themes or shared.themes:
+        code = str(theme)[len(str(EU_THEME)):]
+        graph.add((node, DCAT.theme, _concept(graph, theme, THEMES.get(code, {"": code}))))
+    for keyword in part.keywords or [Literal(k, lang=lang) for k, lang in PART_KEYWORDS]:
+        graph.add((node, DCAT.keyword, keyword))
+    for role in (DCTERMS.publisher, DCTERMS.rightsHolder, DCTERMS.creator):
+        graph.add((node, role, shared.publisher))
+    graph.add((node, DCAT.contactPoint, shared.contact))
+    graph.add((node, DCTERMS.accrualPeriodicity, _frequency(graph, part.frequency)))
+    for language in shared.languages:
+        graph.add((node, DCTERMS.language, language))
+    for place in (NUTS_PIEMONTE, PIEMONTE):
+        graph.add((node, DCTERMS.spatial, place))
+    graph.add((node, DCTERMS.temporal, period))
+    graph.add((node, DCTERMS.issued, part.issued or shared.issued))
+    graph.add((node, DCTERMS.modified, part.modified or shared.modified))
+    if part.version:
+        graph.add((node, OWL.versionInfo, Literal(part.version)))
+    if part.iri.startswith(BASE):
+        page = _document(graph, URIRef(f"{shared.root}/{part.iri[len(BASE):]}"))
+        graph.add((node, DCAT.landingPage, page))
+    return node
 
 
 def _add_service(graph: Graph, shared: _Shared) -> None:

@@ -6,7 +6,10 @@ the process, keyed by the build: the data are immutable per build, the queries t
 milliseconds, and computing them here (rather than in :mod:`poli_kg.graph`) keeps the numbers
 those of the store the service actually answers from and needs no change to the build
 format.  Facts about the ontology, the source document and the agents (titles, versions,
-publishers, names) are read from the graph too, so the metadata never disagree with the data.
+publishers, names) are read from the graph too, so the metadata never disagree with the data;
+so are the :class:`Part` s the catalogue describes as datasets of their own: the statistical
+tables (each ``qb:DataSet``), the controlled vocabularies (each ``skos:ConceptScheme`` that is a
+``dcatapit:Dataset``) and the ontology, with their titles, descriptions, dates and themes.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from flask import current_app
 from rdflib import Literal, URIRef
+from rdflib.namespace import DCAT, DCTERMS, OWL, RDFS
 from rdflib.term import Node
 from werkzeug.exceptions import ServiceUnavailable
 
@@ -33,7 +37,8 @@ from poli_kg.namespaces import BASE, GRAPH_PROVENANCE, ONTOLOGY_IRI, PKG, QB, sp
 if TYPE_CHECKING:  # annotations only
     from poli_kg.store import Store
 
-__all__ = ["Agent", "Statistics", "compute_statistics", "cached_statistics", "namespace_of"]
+__all__ = ["Agent", "Part", "Statistics", "compute_statistics", "cached_statistics",
+           "namespace_of"]
 
 EXTENSION = "poli_kg.web.base.dataset_statistics"
 
@@ -53,6 +58,28 @@ class Agent:
     def name(self, lang: str = "it") -> str:
         """Its label in ``lang`` (else any)."""
         return self.labels.get(lang) or next(iter(self.labels.values()), self.iri)
+
+
+@dataclass(frozen=True)
+class Part:
+    """A table or a semantic asset of the dataset, as the graph describes it."""
+
+    kind: str                                # "table", "vocabulary" or "ontology"
+    iri: str
+    titles: Mapping[str, str]                # dct:title, else rdfs:label, by language
+    descriptions: Mapping[str, str] = field(default_factory=dict)
+    identifier: str | None = None
+    issued: Literal | None = None
+    modified: Literal | None = None
+    version: str | None = None
+    keywords: tuple[Literal, ...] = ()
+    themes: tuple[str, ...] = ()             # dcat:theme IRIs
+    frequency: str | None = None             # dct:accrualPeriodicity IRI
+
+    @property
+    def name(self) -> str:
+        """The last segment of its IRI: the name of its files in the build."""
+        return self.iri.rstrip("/").rsplit("/", 1)[-1]
 
 
 @dataclass(frozen=True)
@@ -76,6 +103,11 @@ class Statistics:
     source_titles: Mapping[str, str] = field(default_factory=dict)
     source_issued: Literal | None = None
     source_publisher: Agent | None = None
+    parts: tuple[Part, ...] = ()
+
+    def part(self, kind: str, name: str) -> Part | None:
+        """The part of kind ``kind`` (see :class:`Part`) whose IRI ends in ``name``, or None."""
+        return next((p for p in self.parts if p.kind == kind and p.name == name), None)
 
     @property
     def vocabularies(self) -> list[str]:
@@ -109,6 +141,14 @@ Q_SOURCE = _PROLOGUE + """SELECT ?doc ?title ?issued ?publisher WHERE { GRAPH $g
   OPTIONAL { ?doc dct:issued ?issued } } } ORDER BY ?doc"""
 Q_AGENT = _PROLOGUE + """SELECT ?label ?homepage WHERE {
   $a rdfs:label ?label OPTIONAL { $a foaf:homepage ?homepage } }"""
+Q_PARTS = _PROLOGUE + """SELECT ?s ?kind ?p ?o WHERE {
+  { ?s a qb:DataSet BIND("table" AS ?kind) }
+  UNION { ?s a skos:ConceptScheme , dcatapit:Dataset BIND("vocabulary" AS ?kind) }
+  UNION { VALUES ?s { $ontology } ?s a owl:Ontology BIND("ontology" AS ?kind) }
+  ?s ?p ?o
+  FILTER(?p IN (dct:title, rdfs:label, dct:description, dct:identifier, dct:issued, dct:modified,
+                owl:versionInfo, dcat:keyword, dcat:theme, dct:accrualPeriodicity))
+} ORDER BY ?kind ?s ?p ?o"""
 
 Rows = list[dict[str, Any]]
 
@@ -160,6 +200,42 @@ def _source_rows(store: Store) -> Rows:
     return [r for r in rows if r["doc"] == source]
 
 
+def _part(kind: str, iri: str, rows: Rows) -> Part:
+    """One :class:`Part` from its rows of :data:`Q_PARTS`."""
+    by_property: dict[str, Rows] = {}
+    for row in rows:
+        by_property.setdefault(str(row["p"]), []).append(row)
+
+    def values(predicate: URIRef) -> Rows:
+        return by_property.get(str(predicate), [])
+
+    def text(predicate: URIRef) -> str | None:
+        value = _first(values(predicate), "o")
+        return str(value) if value is not None else None
+
+    return Part(
+        kind=kind, iri=iri,
+        titles=_labels(values(DCTERMS.title), "o") or _labels(values(RDFS.label), "o"),
+        descriptions=_labels(values(DCTERMS.description), "o"),
+        identifier=text(DCTERMS.identifier), issued=_first(values(DCTERMS.issued), "o"),
+        modified=_first(values(DCTERMS.modified), "o"), version=text(OWL.versionInfo),
+        keywords=tuple(dict.fromkeys(r["o"] for r in values(DCAT.keyword)
+                                     if isinstance(r["o"], Literal))),
+        themes=tuple(dict.fromkeys(str(r["o"]) for r in values(DCAT.theme)
+                                   if isinstance(r["o"], URIRef))),
+        frequency=text(DCTERMS.accrualPeriodicity),
+    )
+
+
+def _parts(store: Store) -> tuple[Part, ...]:
+    """The tables, vocabularies and ontology of the graph, in a fixed order (kind, IRI)."""
+    grouped: dict[tuple[str, str], Rows] = {}
+    for row in store.select(_query(Q_PARTS, ontology=URIRef(ONTOLOGY_IRI))):
+        if isinstance(row.get("s"), URIRef):
+            grouped.setdefault((str(row["kind"]), str(row["s"])), []).append(row)
+    return tuple(_part(kind, iri, rows) for (kind, iri), rows in sorted(grouped.items()))
+
+
 def compute_statistics(store: Store) -> Statistics:
     """Run the VoID statistics queries against ``store`` (over the union default graph)."""
     counts = store.select(Q_COUNTS)[0]
@@ -189,6 +265,7 @@ def compute_statistics(store: Store) -> Statistics:
         source_titles=_labels(source_rows, "title"),
         source_issued=_first(source_rows, "issued"),
         source_publisher=_agent(store, source_rows[0]["publisher"] if source_rows else None),
+        parts=_parts(store),
     )
 
 

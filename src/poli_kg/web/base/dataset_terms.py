@@ -21,7 +21,9 @@ CATALOG = URIRef(BASE + "catalog")
 SERVICE = URIRef(BASE + "dataset/service/sparql")
 CONTACT_POINT = URIRef(BASE + "catalog#contact-point")
 DISTRIBUTION = BASE + "dataset/distribution/"
-"""Prefix of the distributions' IRIs (one per RDF download, by file name)."""
+"""Prefix of the distributions' IRIs: one per listed file of the build, by its name there
+(``poli-kg.ttl``, ``csvw/aderenti.csv``, ``assets/controlled-vocabularies/…/….ttl``: the IRIs the
+semantic assets give their own distributions)."""
 PUBLISHER = ID["organizzazione/poli-kg"]
 """The publisher when the ontology names none."""
 
@@ -37,6 +39,9 @@ NUTS_PIEMONTE = URIRef("http://data.europa.eu/nuts/code/ITC1")
 PIEMONTE = ID["luogo/piemonte"]
 CC_BY = URIRef("https://creativecommons.org/licenses/by/4.0/")
 SPARQL_PROTOCOL = URIRef("https://www.w3.org/TR/sparql11-protocol/")
+CSVW = URIRef("http://www.w3.org/ns/csvw")
+"""The standard a table's CSVW metadata conform to (the vocabulary their ``@context`` names)."""
+CSVW_TITLE = {"en": "CSV on the Web: Metadata Vocabulary for Tabular Data"}
 SCHEMES = {
     EU_THEME: URIRef("http://publications.europa.eu/resource/authority/data-theme"),
     EU_FILE_TYPE: URIRef("http://publications.europa.eu/resource/authority/file-type"),
@@ -105,6 +110,8 @@ THEMES = {
     "TECH": {"it": "Scienza e tecnologia", "en": "Science and technology"},
     "GOVE": {"it": "Governo e settore pubblico", "en": "Government and public sector"},
 }
+FREQUENCIES = {"IRREG": {"it": "irregolare", "en": "irregular"}}
+"""Update frequencies the catalogue can name (EU frequency codes), with their labels."""
 LANGUAGES = {
     "ITA": {"it": "italiano", "en": "Italian"},
     "ENG": {"it": "inglese", "en": "English"},
@@ -114,6 +121,28 @@ CONTENT_TITLE = {
     "asserted": {"it": "Triple asserite", "en": "Asserted triples"},
     "inferred": {"it": "Triple inferite", "en": "Inferred triples"},
 }
+PART_DESCRIPTION = {
+    "table": {
+        "it": "«{title}»: una tabella statistica di poli-kg (osservazioni RDF Data Cube) come file "
+              "CSV, con i metadati CSV on the Web (CSVW) che ne descrivono le colonne e la "
+              "riportano alle triple RDF.",
+        "en": "“{title}”: a statistical table of poli-kg (RDF Data Cube observations) as a CSV "
+              "file, with the CSV on the Web (CSVW) metadata that describe its columns and turn "
+              "it back into the RDF triples.",
+    },
+    "vocabulary": {
+        "it": "«{title}»: un vocabolario controllato (SKOS) di poli-kg.",
+        "en": "“{title}”: a controlled vocabulary (SKOS) of poli-kg.",
+    },
+    "ontology": {
+        "it": "«{title}»: l'ontologia di poli-kg.",
+        "en": "“{title}”: the ontology of poli-kg.",
+    },
+}
+"""Description of a table or semantic asset whose graph gives none (``{title}``: its title)."""
+PART_KEYWORDS = (("statistiche", "it"), ("statistics", "en"), ("poli di innovazione", "it"),
+                 ("innovation clusters", "en"), ("CSV", None), ("CSV on the Web", None))
+"""Keywords of a table or semantic asset whose graph gives none."""
 GRAPH_TITLES = {
     GRAPH_ONTOLOGY: {"it": "Ontologia", "en": "Ontology"},
     GRAPH_DATA: {"it": "Dati", "en": "Data"},

@@ -1,9 +1,18 @@
 """The build's files as the web layer serves and describes them: one snapshot per application.
 
 The downloads are exactly the files named in the build's ``SHA256SUMS`` (the RDF dumps,
-the inferred triples and the SHACL report, each also gzipped).  No other name is ever
-served: a requested name is looked up in that list (:meth:`BuildFiles.get`) and never used
-to build a path.
+the inferred triples and the SHACL report, each also gzipped).  Beside them the snapshot
+lists the build's two trees of files for harvesters, which ``SHA256SUMS`` does not name:
+``csvw/`` (:attr:`BuildFiles.tables`: each statistical table as ``{name}.csv`` with its CSV
+on the Web metadata ``{name}.csv-metadata.json``) and ``assets/`` (:attr:`BuildFiles.assets`:
+the ontology and the controlled vocabularies laid out for Italy's National Data Catalog,
+``.ttl`` and ``.csv``).  They are listed by walking the two folders when the snapshot is
+taken: every segment of the path a safe name, no symlink (file or folder), a regular file of a
+known type (:func:`format_of`); their SHA-256 is computed then (they are small), so the
+catalogue can publish it.  No other name is ever served: a requested name is looked up in
+these lists (:meth:`BuildFiles.get`, :attr:`~BuildFiles.tables`, :attr:`~BuildFiles.assets`)
+and never used to build a path.  Each listed file is named by its path in the build folder
+(``poli-kg.ttl``, ``csvw/aderenti.csv``, ``assets/ontologies/ontology/latest/ontology.ttl``).
 
 The build folder is the config key ``BUILD_DIR`` (a symlink swapped by each build).  It is
 resolved **once** for the whole application — the store's
@@ -18,31 +27,35 @@ hashing them all would delay the server's start by seconds); its SHA-256 is chec
 that does not match is not served.
 
 :func:`current_build` gives the snapshot to the downloads, the VoID description and the DCAT
-catalogue; :data:`FORMATS` and :data:`CONTENTS` say what each file is and holds.
+catalogue; :data:`FORMATS` and :data:`CONTENTS` say what each file is and holds,
+:attr:`DownloadFile.part` which table or semantic asset a file of the trees belongs to, and
+:func:`file_url` where it is served (``/downloads/{name}``; ``/{name}`` for ``assets/…``, the
+path its own metadata give under the base IRI).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from flask import Flask, current_app
 from werkzeug.exceptions import ServiceUnavailable
 
-from poli_kg.buildfolder import CHECKSUMS, ServedBuild, read_build_info
+from poli_kg.buildfolder import ASSETS_DIR, CHECKSUMS, CSVW_DIR, ServedBuild, read_build_info
 from poli_kg.store.current import get_store
 
 __all__ = [
     "BuildFiles", "BuildUnavailable", "DownloadFile", "FileFormat", "FORMATS", "CONTENTS",
-    "CONTENT_TEXT", "CHECKSUMS", "MAX_AGE", "current_build", "download_url", "init_app",
-    "load_build", "sha256_of",
+    "CONTENT_TEXT", "CHECKSUMS", "CSVW_METADATA", "MAX_AGE", "current_build", "download_url",
+    "file_url", "format_of", "init_app", "load_build", "sha256_of",
 ]
 
 log = logging.getLogger(__name__)
@@ -83,9 +96,18 @@ FORMATS: dict[str, FileFormat] = {f.extension: f for f in (
     FileFormat(".trig", "application/trig", "TriG", True, "RDF_TRIG", "TriG", quads=True),
     FileFormat(".nq", "application/n-quads", "N-Quads", True, "RDF_N_QUADS", "N-Quads", quads=True),
     FileFormat(".gz", "application/gzip", "gzip", False, "GZIP", None),
+    FileFormat(".csv", "text/csv", "CSV", True, "CSV", None),
 )}
 """Formats by file extension."""
+CSVW_METADATA = FileFormat(".csv-metadata.json", "application/csvm+json", "CSVW", False, "JSON",
+                           None)
+"""The CSV on the Web metadata of a table (``{name}.csv-metadata.json``, the CSVW default
+location beside ``{name}.csv``); JSON, so UTF-8 by definition and no charset parameter."""
 _OTHER = FileFormat("", "application/octet-stream", "file", False, "BIN", None)
+TREES = {CSVW_DIR: (FORMATS[".csv"], CSVW_METADATA), ASSETS_DIR: (FORMATS[".ttl"], FORMATS[".csv"])}
+"""The trees of the build listed beside ``SHA256SUMS``, and the formats of the files each holds."""
+ASSET_KINDS = {"ontologies": "ontology", "controlled-vocabularies": "vocabulary"}
+"""The folders of ``assets/`` (``{folder}/{name}/…``), and the kind of semantic asset each holds."""
 
 # What each download holds (by the name of the uncompressed file): a key and it/en text.
 CONTENTS: dict[str, str] = {
@@ -113,6 +135,36 @@ CONTENT_TEXT: dict[str, dict[str, str]] = {
     "report": {
         "it": "Il rapporto di validazione SHACL del grafo (non fa parte del dataset).",
         "en": "The SHACL validation report of the graph (not part of the dataset).",
+    },
+    "table": {
+        "it": "Le osservazioni di una tabella statistica (RDF Data Cube) in CSV, una riga per "
+              "osservazione.",
+        "en": "The observations of one statistical table (RDF Data Cube) as CSV, one row per "
+              "observation.",
+    },
+    "table-metadata": {
+        "it": "I metadati CSV on the Web (CSVW) della tabella: titoli delle colonne in italiano "
+              "e in inglese, tipi di dato e come ogni riga torna a essere le triple RDF "
+              "dell'osservazione.",
+        "en": "The CSV on the Web (CSVW) metadata of the table: column titles in Italian and "
+              "English, datatypes, and how each row turns back into the observation's RDF "
+              "triples.",
+    },
+    "ontology": {
+        "it": "L'ontologia come asset semantico del Catalogo Nazionale dei Dati (schema.gov.it), "
+              "con i metadati ADMS-AP_IT.",
+        "en": "The ontology as a semantic asset of Italy's National Data Catalog "
+              "(schema.gov.it), with its ADMS-AP_IT metadata.",
+    },
+    "vocabulary": {
+        "it": "Un vocabolario controllato (SKOS) come asset semantico del Catalogo Nazionale "
+              "dei Dati (schema.gov.it), con i metadati DCAT-AP_IT.",
+        "en": "A controlled vocabulary (SKOS) as a semantic asset of Italy's National Data "
+              "Catalog (schema.gov.it), with its DCAT-AP_IT metadata.",
+    },
+    "vocabulary-table": {
+        "it": "I concetti del vocabolario controllato, uno per riga (CSV).",
+        "en": "The concepts of the controlled vocabulary, one per row (CSV).",
     },
     "other": {"it": "File della build.", "en": "A file of the build."},
 }
@@ -144,17 +196,53 @@ class DownloadFile:
     @property
     def file_format(self) -> FileFormat:
         """The format of the bytes (gzip for ``.gz``)."""
-        return FORMATS.get(Path(self.name).suffix, _OTHER)
+        return format_of(self.name)
 
     @property
     def content_format(self) -> FileFormat:
         """The format of the content (the uncompressed bytes)."""
-        return FORMATS.get(Path(self.base_name).suffix, _OTHER)
+        return format_of(self.base_name)
 
     @property
     def content(self) -> str:
-        """What the file holds: ``complete``, ``asserted``, ``inferred``, ``report`` or ``other``."""
-        return CONTENTS.get(self.base_name, "other")
+        """What the file holds: ``complete``, ``asserted``, ``inferred``, ``report``, for a file
+        of the trees ``table``, ``table-metadata``, ``ontology``, ``vocabulary`` or
+        ``vocabulary-table``, else ``other``."""
+        part = self.part
+        if part is None:
+            return CONTENTS.get(self.base_name, "other")
+        kind = part[0]
+        if self.content_format is CSVW_METADATA:
+            return "table-metadata"
+        if kind == "vocabulary" and self.content_format.extension == ".csv":
+            return "vocabulary-table"
+        return kind
+
+    @property
+    def part(self) -> tuple[str, str] | None:
+        """``(kind, name)`` of the table or semantic asset a file of the trees belongs to.
+
+        ``("table", "aderenti")`` for ``csvw/aderenti.csv`` and its metadata,
+        ``("vocabulary", "aree-tematiche")`` for ``assets/controlled-vocabularies/aree-tematiche/…``,
+        ``("ontology", "ontology")`` for ``assets/ontologies/ontology/…``; ``name`` is the last
+        segment of the table's or asset's IRI.  None for the downloads and anything else.
+        """
+        parts = self.name.split("/")
+        if parts[0] == CSVW_DIR and len(parts) == 2:
+            for fmt in TREES[CSVW_DIR]:
+                if parts[1].endswith(fmt.extension):
+                    return "table", parts[1][: -len(fmt.extension)]
+        if parts[0] == ASSETS_DIR and len(parts) >= 4 and parts[1] in ASSET_KINDS:
+            return ASSET_KINDS[parts[1]], parts[2]
+        return None
+
+    @property
+    def version_folder(self) -> str | None:
+        """The version folder of an ontology file (``latest``, ``v1.0.0``), else None."""
+        parts = self.name.split("/")
+        if self.part is not None and self.part[0] == "ontology" and len(parts) == 5:
+            return parts[3]
+        return None
 
     @property
     def is_rdf_dump(self) -> bool:
@@ -171,6 +259,8 @@ class BuildFiles:
     info: Mapping[str, Any]            # build.json ({} when missing)
     files: dict[str, DownloadFile]     # in SHA256SUMS order
     checksums: Path = field(default=Path())
+    tables: dict[str, DownloadFile] = field(default_factory=dict)   # csvw/…, by name
+    assets: dict[str, DownloadFile] = field(default_factory=dict)   # assets/…, by name
     _intact: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
 
@@ -230,7 +320,8 @@ def load_build(build_dir: str | Path) -> BuildFiles:
         raise BuildUnavailable(f"{build_dir}: no readable build ({exc})") from None
     info: dict[str, Any] = read_build_info(folder) or {}
     files = _listed_files(folder, sums_text, info)
-    return BuildFiles(folder, _built_at(info, sums_mtime), info, files, folder / CHECKSUMS)
+    return BuildFiles(folder, _built_at(info, sums_mtime), info, files, folder / CHECKSUMS,
+                      tables=_tree_files(folder, CSVW_DIR), assets=_tree_files(folder, ASSETS_DIR))
 
 
 def _listed_files(folder: Path, sums_text: str, info: Mapping[str, Any]) -> dict[str, DownloadFile]:
@@ -253,6 +344,30 @@ def _listed_files(folder: Path, sums_text: str, info: Mapping[str, Any]) -> dict
             continue
         files[name] = DownloadFile(name, path, size, sha)
     return files
+
+
+def _tree_files(folder: Path, tree: str) -> dict[str, DownloadFile]:
+    """The files of ``folder/tree`` that are safe to serve, by name, with their SHA-256 now.
+
+    Symlinked folders are not entered (``os.walk`` does not follow them) and neither are
+    folders with unsafe names; symlinks, unsafe names and files of other types are skipped.
+    """
+    top = folder / tree
+    if top.is_symlink() or not top.is_dir():
+        return {}
+    formats = TREES[tree]
+    files: dict[str, DownloadFile] = {}
+    for here, dirs, names in os.walk(top):
+        dirs[:] = [d for d in dirs if _NAME.fullmatch(d)]
+        for entry in names:
+            path = Path(here, entry)
+            name = path.relative_to(folder).as_posix()
+            if (not _NAME.fullmatch(entry) or path.is_symlink() or not path.is_file()
+                    or format_of(name) not in formats):
+                log.error("file %s of %s skipped: unsafe name, symlink or unknown type", name, folder)
+                continue
+            files[name] = DownloadFile(name, path, path.stat().st_size, sha256_of(path))
+    return dict(sorted(files.items()))
 
 
 def _built_at(info: Mapping[str, Any], fallback: float) -> datetime:
@@ -313,6 +428,21 @@ def current_build() -> BuildFiles:
         raise ServiceUnavailable("The graph has not been built yet.") from None
 
 
+def format_of(name: str) -> FileFormat:
+    """The format of the file called ``name`` (by its extension)."""
+    if name.endswith(CSVW_METADATA.extension):
+        return CSVW_METADATA
+    return FORMATS.get(PurePosixPath(name).suffix, _OTHER)
+
+
 def download_url(root: str, name: str) -> str:
     """Absolute URL of the download ``name`` (``root``: the service's root, no final slash)."""
     return f"{root}/downloads/{name}"
+
+
+def file_url(root: str, file: DownloadFile) -> str:
+    """Absolute URL of a listed file: under ``/downloads/``, the semantic assets at ``/assets/…``
+    (the base IRI's ``assets/…``, which their own metadata name as their download URLs)."""
+    if file.name.startswith(ASSETS_DIR + "/"):
+        return f"{root}/{file.name}"
+    return download_url(root, file.name)

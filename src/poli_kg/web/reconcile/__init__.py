@@ -23,6 +23,7 @@ message; every answer may be read cross-origin.  See :mod:`.matching` and :mod:`
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -212,16 +213,21 @@ def term_matches(prefix: str, iri: str, names: dict) -> bool:
         any(w.startswith(wanted) for w in words)
 
 
+def suggested(entries: Iterable[dict], prefix: str, name: Callable[[str], str]) -> Response:
+    """The suggest answer: the terms whose names begin with ``prefix``, the most used first."""
+    found = sorted((e for e in entries if term_matches(prefix, e["iri"], e["name"])),
+                   key=lambda e: (-e.get("count", 0), e["iri"]))
+    return jsonify({"result": [{"id": e["iri"], "name": name(e["iri"]),
+                                "description": ti.short_name(e["iri"])}
+                               for e in found[:SUGGESTIONS]]})
+
+
 @bp.get("/reconcile/suggest/type")
 def suggest_type() -> Response:
-    """Classes of the graph whose names begin with ``prefix``, the most used first."""
+    """Classes of the graph whose names begin with ``prefix``."""
     index, lang = served_index(), language()
-    prefix = text_arg("prefix")
-    found = sorted((t for t in index.types.values() if term_matches(prefix, t["iri"], t["name"])),
-                   key=lambda t: (-t.get("count", 0), t["iri"]))
-    return jsonify({"result": [
-        {"id": t["iri"], "name": index.type_name(t["iri"], lang, vocabulary_label),
-         "description": ti.short_name(t["iri"])} for t in found[:SUGGESTIONS]]})
+    return suggested(index.types.values(), text_arg("prefix"),
+                     lambda iri: index.type_name(iri, lang, vocabulary_label))
 
 
 @bp.get("/reconcile/suggest/property")
@@ -230,13 +236,9 @@ def suggest_property() -> Response:
     index, lang = served_index(), language()
     prefix = text_arg("prefix")
     type_iri = type_arg(index)
-    found = sorted((p for p in index.properties.values()
-                    if term_matches(prefix, p["iri"], p["name"])
-                    and (type_iri is None or type_iri in p.get("types", ()))),
-                   key=lambda p: (-p.get("count", 0), p["iri"]))
-    return jsonify({"result": [
-        {"id": p["iri"], "name": index.property_name(p["iri"], lang, vocabulary_label),
-         "description": ti.short_name(p["iri"])} for p in found[:SUGGESTIONS]]})
+    return suggested((p for p in index.properties.values()
+                      if type_iri is None or type_iri in p.get("types", ())), prefix,
+                     lambda iri: index.property_name(iri, lang, vocabulary_label))
 
 
 @bp.get("/reconcile/propose_properties")

@@ -30,9 +30,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from poli_kg.store.lexer import Token, tokens
-from poli_kg.web.sparql.prologue import PREDEFINED, WELL_KNOWN, label, undeclared_prefixes
+from poli_kg.web.sparql.prologue import (
+    PREDEFINED,
+    WELL_KNOWN,
+    label,
+    undeclared_prefixes,
+)
 
-_POSITION = (re.compile(r"error at (\d+):(\d+)"), re.compile(r"line:?\s*(\d+),\s*col(?:umn)?:?\s*(\d+)"))
+_POSITION = (re.compile(r"error at (\d+):(\d+)"),
+             re.compile(r"line:?\s*(\d+),\s*col(?:umn)?:?\s*(\d+)"))
 _EXPECTED = re.compile(r"expected\s+(?:one of\s+)?(.*)", re.DOTALL)
 _RDFLIB_EXPECTED = re.compile(r"Expected\s+(.*?)(?:,\s*found\b.*)?$", re.DOTALL)
 _ITEM = re.compile(r'"(?:[^"\\]|\\.)*"|\[(?:\'(?:[^\'\\]|\\.)*\'|[^\]\'])*\]?|[^,\["]+')
@@ -49,9 +55,9 @@ PATTERN_KEYWORDS = frozenset({"OPTIONAL", "BIND", "FILTER", "MINUS", "LATERAL", 
                               "VALUES", "GRAPH"})
 """Keywords the parser tries where a new element of a group may start."""
 _KEYWORD_PHRASES = (
-    (PATTERN_KEYWORDS, "`.` or `}`, or a pattern keyword (OPTIONAL, FILTER, BIND, MINUS, "
-                       "VALUES, GRAPH, {…}): a triple pattern may be incomplete, or a `.` "
-                       "missing between two"),
+    (PATTERN_KEYWORDS, ("`.` or `}`, or a pattern keyword (OPTIONAL, FILTER, BIND, MINUS, "
+                        "VALUES, GRAPH, {…}): a triple pattern may be incomplete, or a `.` "
+                        "missing between two")),
     (frozenset({"HAVING", "OFFSET", "LIMIT", "ORDER", "GROUP"}),
      "a solution modifier (GROUP BY, HAVING, ORDER BY, LIMIT, OFFSET) or the end of the query"),
     (_MODIFIERS, "WHERE or `{` after the selected variables (`*`, `?x`, `(… AS ?x)`)"),

@@ -24,7 +24,7 @@ import time
 
 from flask import Response
 
-from poli_kg.store import SPARQL_RESULTS_JSON, QueryResult
+from poli_kg.store.results import SPARQL_RESULTS_JSON, QueryResult
 
 TRUNCATION_FIELD = "truncation"
 """The member of SPARQL JSON results that says the result was cut (absent otherwise)."""

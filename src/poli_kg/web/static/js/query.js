@@ -45,6 +45,26 @@
     }, false);
   }
 
+  // The endpoint predefines the project's prefixes: the editor's syntax check knows them too
+  // (its SPARQL mode starts each parse with no prefix declared; that start state is extended).
+  var sparqlMode = Yasqe.modes && Yasqe.modes.sparql11;
+  if (sparqlMode && !sparqlMode.poliPredefined) {
+    var predefinedMode = function (cmConfig, modeConfig) {
+      var mode = sparqlMode(cmConfig, modeConfig);
+      var startState = mode.startState;
+      mode.startState = function () {
+        var state = startState.apply(mode, arguments);
+        Object.keys(config.prefixes).forEach(function (p) {
+          if (state.prefixes[p] === undefined) state.prefixes[p] = config.prefixes[p];
+        });
+        return state;
+      };
+      return mode;
+    };
+    predefinedMode.poliPredefined = true;
+    Yasqe.defineMode("sparql11", predefinedMode);
+  }
+
   var yasqe = new Yasqe(editorEl, {
     value: textarea.value,
     persistenceId: null,
