@@ -19,7 +19,7 @@ from poli_kg.graph.pipeline import build, ensure_built
 from poli_kg.graph.sources import InputError, Sources, inputs_digest
 from poli_kg.graph.validation import ValidationFailed
 from poli_kg.namespaces import GRAPH_DATA, GRAPH_INFERRED, GRAPH_ONTOLOGY, GRAPH_PROVENANCE, NAMED_GRAPHS
-from tests.conftest import TEST_DATA
+from tests.conftest import ROOT, TEST_DATA
 
 FIXTURES = TEST_DATA / "build"
 
@@ -337,3 +337,15 @@ def test_real_project_is_current(build_dir):
     target = build_dir.resolve()
     assert ensure_built(build_dir) == build_dir
     assert build_dir.resolve() == target
+
+
+def test_real_project_build_has_the_harvesters_files(build_dir):
+    """Every build carries the NDC assets (as committed in assets/) and a CSVW table per cube."""
+    committed = ROOT / "assets"
+    built_assets = build_dir / "assets"
+    expected = sorted(p.relative_to(committed) for p in committed.rglob("*") if p.is_file())
+    assert expected, "the repository's assets/ is empty"
+    for path in expected:
+        assert (built_assets / path).read_bytes() == (committed / path).read_bytes(), path
+    tables = sorted((build_dir / "csvw").glob("*.csv"))
+    assert tables and all(t.with_name(t.name + "-metadata.json").is_file() for t in tables)

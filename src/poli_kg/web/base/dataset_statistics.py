@@ -7,9 +7,10 @@ milliseconds, and computing them here (rather than in :mod:`poli_kg.graph`) keep
 those of the store the service actually answers from and needs no change to the build
 format.  Facts about the ontology, the source document and the agents (titles, versions,
 publishers, names) are read from the graph too, so the metadata never disagree with the data;
-so are the :class:`Part` s the catalogue describes as datasets of their own: the statistical
-tables (each ``qb:DataSet``), the controlled vocabularies (each ``skos:ConceptScheme`` that is a
-``dcatapit:Dataset``) and the ontology, with their titles, descriptions, dates and themes.
+so are the parts of the dataset the catalogue describes as datasets of their own
+(:class:`Part`): the statistical tables (each ``qb:DataSet``), the controlled vocabularies
+(each ``skos:ConceptScheme`` that is a ``dcatapit:Dataset``) and the ontology, with their
+titles, descriptions, dates and themes.
 """
 
 from __future__ import annotations

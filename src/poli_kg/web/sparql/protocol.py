@@ -7,8 +7,8 @@ asked to run anything, and prepares the text the store is sent
 (:func:`poli_kg.web.sparql.prologue.prepare`: the base IRI, the predefined prefixes).
 
 The protocol's encoding is UTF-8: a body declared in another charset (``charset=UTF-16``,
-``ISO-8859-1``) is refused with 415 rather than read in it, as other servers would misread
-it; bytes that are not UTF-8 where UTF-8 is declared or implied are refused with 400.
+``ISO-8859-1``) is refused with 400 saying so, rather than read in it or misread as UTF-8;
+so are bytes that are not UTF-8 where UTF-8 is declared or implied.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def _require_utf8(raw: bytes, what: str) -> None:
 
 
 def _require_utf8_charset(body: bytes | None = None) -> None:
-    """415 when the request body declares a charset other than UTF-8.
+    """400 when the request body declares a charset other than UTF-8.
 
     A form body (``body``) whose percent-decoded bytes are all ASCII reads the same in
     any such charset, and is let through (older HTTP libraries label forms ISO-8859-1).
@@ -75,10 +75,11 @@ def _require_utf8_charset(body: bytes | None = None) -> None:
     if charset is None or charset.strip().strip('"').lower() in UTF8_CHARSETS:
         return
     if body is None or not unquote_to_bytes(body.replace(b"+", b" ")).isascii():
-        raise UnsupportedMediaType(
-            f"The request body is declared as charset={charset[:40]}: this endpoint reads "
-            f"queries in UTF-8 only (SPARQL 1.1 Protocol). Send the query's UTF-8 bytes, "
-            f"with Content-Type {request.mimetype}; charset=utf-8 or no charset.")
+        raise BadRequest(
+            f"The request body is declared as charset={charset[:40]}, which is not valid "
+            f"here: this endpoint reads queries in UTF-8 only (SPARQL 1.1 Protocol). Send "
+            f"the query's UTF-8 bytes, with Content-Type {request.mimetype}; charset=utf-8 "
+            "or no charset.")
 
 
 def _read_post() -> tuple[MultiDict[str, str] | CombinedMultiDict[str, str], str | None]:
