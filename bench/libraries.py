@@ -153,10 +153,6 @@ def child_queries(kind: str, corpus_file: str, first: int) -> None:
         print(json.dumps(answered(answer, entry)), flush=True)
 
 
-def _death(returncode: int) -> str:
-    return signal.Signals(-returncode).name if returncode < 0 else f"exit {returncode}"
-
-
 def library_answers(kind: str, entries: list[dict], timeout: float) -> list[dict]:
     """Every entry answered by ``kind`` in child processes (restarted after a crash/timeout)."""
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
@@ -176,7 +172,9 @@ def library_answers(kind: str, entries: list[dict], timeout: float) -> list[dict
                         break
                     line = proc.stdout.readline()
                     if not line:
-                        answers.append({"outcome": _death(proc.wait()), "s": None})
+                        code = proc.wait()   # killed by a signal: its name (SIGSEGV…)
+                        answers.append({"outcome": signal.Signals(-code).name if code < 0
+                                        else f"exit {code}", "s": None})
                         break
                     answers.append(json.loads(line))
             proc.kill()
@@ -438,7 +436,7 @@ def shacl_run(engine: str, dataset: str, timeout: float) -> dict:
     except subprocess.TimeoutExpired:
         return {"error": f"stopped after {timeout:g} s"}
     if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or [_death(done.returncode)])[-1]
+        last = (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]
         return {"error": last[:160]}
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -461,9 +459,10 @@ def _skip(engine: str, last: dict | None, triples: int, left: float) -> str | No
     if last is not None and "error" in last:
         return f"not run: {last['error'][:70]} before"
     predicted = last["s"] * triples / last["triples"] if last and triples else 0
-    if predicted > left or left < 1:
-        return (f"skipped: {last['s']:.1f} s on {last['triples']:,} triples predicts "
-                f"{predicted:,.0f} s, {left:,.0f} s of the budget left")
+    if left < 1 or predicted > left:
+        return "skipped: the graph's time budget is spent" if left < 1 else (
+            f"skipped: {last['s']:.1f} s on {last['triples']:,} triples predicts "
+            f"{predicted:,.0f} s, {left:,.0f} s left")
     return None
 
 

@@ -220,6 +220,8 @@ PATHS_WITH_ACCEPT = st.sampled_from([
     "/sparql?query=ASK%7B%7D", "/sparql?query=CONSTRUCT%7B%3Fs%20%3Fp%20%3Fo%7DWHERE%7B%7D",
     "/sparql", "/", "/query", "/id/polo/mesap", "/ontology", "/graph/data", "/downloads/",
     "/catalog", "/.well-known/void", "/dataset", "/shapes", "/nowhere",
+    "/search?q=mesap", "/search?q=citt%C3%A0&format=json", "/search", "/reconcile",
+    "/reconcile/suggest/entity?prefix=tor", "/reconcile/preview?id=x", "/releases/",
 ])
 
 
@@ -232,21 +234,27 @@ def test_random_accept_headers(fuzz_client, path, accept, language):
         headers["Accept-Language"].encode("latin-1")
     except UnicodeEncodeError:  # not sendable in an HTTP header
         return
+    if any(c in value for value in headers.values() for c in "\r\n"):
+        return  # a line break would end the header: no client can send it
     assert_not_a_server_error(fuzz_client.get(path, headers=headers), repr((path, headers)))
 
 
 PARAMETERS = st.lists(st.tuples(
     st.sampled_from(["query", "format", "default-graph-uri", "named-graph-uri", "update", "lang",
-                     "example", "x", ""]),
+                     "example", "x", "", "q", "type", "limit", "offset", "queries", "extend",
+                     "prefix", "id"]),
     st.sampled_from(["ASK {}", "SELECT * {} LIMIT 1", "json", "xml", "turtle", "html", "",
-                     "https://w3id.org/poli-kg/graph/data", "it", "en", "\x00", "%"]) |
+                     "https://w3id.org/poli-kg/graph/data", "it", "en", "\x00", "%",
+                     "mesap", "\"torino", "AND OR NOT", "a:b", "(*)?~^", "-1", "1e9",
+                     '{"q0": {"query": "mesap"}}', '{"q0": {}}', "[]"]) |
     st.text(max_size=10)), max_size=6)
 
 
 @FUZZ
 @given(params=PARAMETERS, method=st.sampled_from(["GET", "POST"]),
        path=st.sampled_from(["/sparql", "/query", "/downloads/", "/catalog", "/.well-known/void",
-                             "/", "/id/polo/mesap", "/ontology"]))
+                             "/", "/id/polo/mesap", "/ontology", "/search", "/reconcile",
+                             "/reconcile/suggest/entity", "/reconcile/preview", "/releases/"]))
 def test_duplicate_and_missing_parameters(fuzz_client, params, method, path):
     encoded = urlencode(params, encoding="utf-8", errors="surrogatepass")
     if method == "GET":
@@ -265,7 +273,8 @@ SEGMENT_PIECES = st.sampled_from([
 ])
 PATHS = st.tuples(
     st.sampled_from(["/downloads/", "/static/", "/id/", "/id/polo/", "/ontology/", "/graph/",
-                     "/dataset/", "/shapes", "/ontology.", "/", "/sparql/", "/query/"]),
+                     "/dataset/", "/shapes", "/ontology.", "/", "/sparql/", "/query/",
+                     "/releases/", "/reconcile/", "/search/"]),
     st.lists(st.lists(SEGMENT_PIECES, min_size=1, max_size=3).map("".join), max_size=6)
     .map("/".join)).map("".join)
 
@@ -277,12 +286,14 @@ def test_random_paths(fuzz_client, path, sparql_build_dir):
     assert_not_a_server_error(response, path)
     if response.status_code != 200:
         return
-    # Only files that are meant to be served: downloads in SHA256SUMS, files under static/.
+    # Only files that are meant to be served: downloads in SHA256SUMS and the CSVW tables of
+    # the build, files under static/.
     raw = unquote_to_bytes(path.split("?", 1)[0].split("#", 1)[0])
     if raw.startswith(b"/downloads/") and raw != b"/downloads/":
         name = raw[len(b"/downloads/"):].decode("utf-8")
-        listed = {line.split()[1] for line in
-                  (Path(sparql_build_dir) / "SHA256SUMS").read_text().splitlines()}
+        build = Path(sparql_build_dir)
+        listed = {line.split()[1] for line in (build / "SHA256SUMS").read_text().splitlines()}
+        listed |= {f"csvw/{p.name}" for p in (build / "csvw").iterdir()}
         assert name in listed | {"SHA256SUMS"}, path
     if raw.startswith(b"/static/"):
         served = (STATIC / raw[len(b"/static/"):].decode("utf-8")).resolve()

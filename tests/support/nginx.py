@@ -88,7 +88,7 @@ def site_config(port: int, backends: Sequence[int], folder: Path) -> str:
         "    listen 80;\n": f"    listen {HOST}:{port};\n",
         "    listen [::]:80;\n": "",
         deployed: servers,
-        "/var/cache/nginx/": f"{folder}/cache/",
+        "/var/cache/": f"{folder}/cache/",
         "/var/log/nginx/": f"{folder}/logs/",
     }
     for old, new in replacements.items():

@@ -142,8 +142,10 @@ TRAVERSALS = [
     "/assets/ontologies/ontology/latest/", "/assets/../SHA256SUMS", "/assets/%2e%2e/build.json",
     "/assets/..%2fbuild.json", "/assets/ontologies/../../build.json",
     "/assets/ontologies/ontology/latest/ontology.ttl%00",
-    "/assets/ontologies/ontology/latest/ontology.ttl/", "/assets//ontologies/ontology/latest/ontology.ttl",
-    "/assets/ontologies/ontology/latest/ONTOLOGY.TTL", "/assets/ontologies/ontology/latest/ontology.ttl.gz",
+    "/assets/ontologies/ontology/latest/ontology.ttl/",
+    "/assets//ontologies/ontology/latest/ontology.ttl",
+    "/assets/ontologies/ontology/latest/ONTOLOGY.TTL",
+    "/assets/ontologies/ontology/latest/ontology.ttl.gz",
     "/assets/assets/ontologies/ontology/latest/ontology.ttl", "/assets/csvw/aderenti.csv",
     "/assets/%2Fetc%2Fpasswd", "/assets//etc/passwd", "/assets/store/CURRENT",
     "/downloads/csvw/", "/downloads/csvw", "/downloads/csvw/../build.json",
@@ -228,14 +230,16 @@ def test_symlinks_unsafe_names_and_other_files_are_not_listed(build_dir, tmp_pat
     build = copy_build(build_dir, tmp_path / "build")
     (build / VOCABULARY).unlink()
     (build / VOCABULARY).symlink_to(build_dir / VOCABULARY)
-    os.symlink(build / "assets" / "ontologies", build / "assets" / "controlled-vocabularies" / "link")
+    os.symlink(build / "assets" / "ontologies",
+               build / "assets" / "controlled-vocabularies" / "link")
     (build / "assets" / "README.md").write_text("notes\n", encoding="utf-8")
     (build / "assets" / "extra.json").write_text("{}\n", encoding="utf-8")
     (build / "csvw" / "bad name.csv").write_text("a\n1\n", encoding="utf-8")
     (build / "csvw" / ".hidden.csv").write_text("a\n1\n", encoding="utf-8")
     (build / "csvw" / "notes.txt").write_text("notes\n", encoding="utf-8")
     client = app_for(build).test_client()
-    for path in (f"/{VOCABULARY}", "/assets/controlled-vocabularies/link/ontology/latest/ontology.ttl",
+    for path in (f"/{VOCABULARY}",
+                 "/assets/controlled-vocabularies/link/ontology/latest/ontology.ttl",
                  "/assets/README.md", "/assets/extra.json", "/downloads/csvw/bad%20name.csv",
                  "/downloads/csvw/.hidden.csv", "/downloads/csvw/notes.txt"):
         assert client.get(path).status_code == 404, path

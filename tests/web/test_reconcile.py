@@ -281,6 +281,16 @@ def test_preview(client):
     assert client.get("/reconcile/preview").status_code == 400
 
 
+def test_only_the_preview_may_be_framed(client):
+    """OpenRefine shows the preview card in an iframe; every other page refuses framing."""
+    preview = client.get(f"/reconcile/preview?id={ID}polo/mesap")
+    assert "X-Frame-Options" not in preview.headers
+    assert "frame-ancestors *" in preview.headers["Content-Security-Policy"]
+    page = client.get("/search?q=mesap", headers={"Accept": "text/html"})
+    assert page.headers["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+
+
 def test_view_redirects_to_the_page_of_the_resource_only(client):
     response = client.get(f"/reconcile/view?id={ID}polo/mesap")
     assert response.status_code == 303 and response.headers["Location"] == "/id/polo/mesap"

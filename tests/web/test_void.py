@@ -183,7 +183,8 @@ def test_the_tables_and_the_assets_are_not_data_dumps(void, build_dir):
     assert any((build_dir / "csvw").iterdir()) and any((build_dir / "assets").iterdir())
     dumps = {str(u) for u in void.objects(None, VOID.dataDump)}
     assert dumps and not any("/csvw/" in u or "/assets/" in u or u.endswith(".csv") for u in dumps)
-    assert not any(str(t).startswith(BASE + "dataset/distribution/") for triple in void for t in triple)
+    assert not any(str(t).startswith(BASE + "dataset/distribution/")
+                   for triple in void for t in triple)
     assert (DATASET, URIRef("http://www.w3.org/2000/01/rdf-schema#seeAlso"),
             URIRef("http://localhost/catalog")) in void
 

@@ -56,6 +56,7 @@ from poli_kg.graph.sources import (
     ASSERTED_KINDS, GRAPH_OF, InputError, Inputs, Sources, inputs_digest, load,
 )
 from poli_kg.graph.validation import ValidationFailed, ValidationReport
+from poli_kg.textindex import INDEX_DIR
 from poli_kg.namespaces import BASE, GRAPH_INFERRED
 
 # The entry points, and the names their callers catch or read with them.
@@ -100,10 +101,10 @@ def pipeline_fingerprint() -> dict[str, str]:
     h = hashlib.sha256()
     package = Path(__file__).resolve().parents[1]
     for module in (*sorted((package / "graph").rglob("*.py")), package / "buildfolder.py",
-                   package / "namespaces.py"):
+                   package / "namespaces.py", package / "textindex.py"):
         h.update(module.read_bytes())
     versions = {"poli-kg": __version__, "code_sha256": h.hexdigest()}
-    for dist in ("rdflib", "owlrl", "pyshacl", "pyoxigraph"):
+    for dist in ("rdflib", "owlrl", "pyshacl", "pyoxigraph", "tantivy"):
         try:
             versions[dist] = importlib.metadata.version(dist)
         except importlib.metadata.PackageNotFoundError:
@@ -362,7 +363,8 @@ def _is_current(out: Path, digest: str) -> bool:
         return False
     if info.get("pipeline") != pipeline_fingerprint():
         return False
-    return all((out / n).is_file() for n in (*DOWNLOAD_FILES, CHECKSUMS)) and (out / STORE_DIR).is_dir()
+    files = all((out / n).is_file() for n in (*DOWNLOAD_FILES, CHECKSUMS))
+    return files and all((out / d).is_dir() for d in (STORE_DIR, INDEX_DIR, ASSETS_DIR, CSVW_DIR))
 
 
 def built_from_current_inputs(out_dir: Path | str, sources: Sources) -> bool | None:

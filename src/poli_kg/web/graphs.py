@@ -19,13 +19,16 @@ from poli_kg.web.base.descriptions import describe
 from poli_kg.web.base.formats import downloads_for, split_suffix
 from poli_kg.web.base.labels import Labels
 from poli_kg.web.base.numbers import format_number
-from poli_kg.web.base.pages import answer_store_failures, not_found, page_context, represent
+from poli_kg.web.base.pages import (
+    answer_store_failures, not_found, page_context, represent, share_site_shell,
+)
 from poli_kg.web.base.publication import DOWNLOAD_DUMPS, LICENSE, graph_text
 from poli_kg.web.base.render import Renderer, named_graph_list
 from poli_kg.web.base.site import LANGUAGES, language, local_path
 
 bp = Blueprint("graphs", __name__, template_folder="templates")
 answer_store_failures(bp)
+share_site_shell(bp)
 
 GRAPH_PAGE_TEXT = {
     "it": {"triples": "Triple", "graphs": "Grafi con nome", "classes": "Classi nel grafo",

@@ -25,7 +25,7 @@ ALLOWED_REQUEST_HEADERS = (
 _CUSTOM_HEADER = re.compile(r"x-[a-z0-9][a-z0-9-]*")
 _SAFE = frozenset(h.lower() for h in ALLOWED_REQUEST_HEADERS)
 MAX_AGE = "86400"
-EXPOSED_HEADERS = ("ETag, Server-Timing, Warning, Retry-After, X-Result-Count, "
+EXPOSED_HEADERS = ("ETag, Link, Server-Timing, Warning, Retry-After, X-Result-Count, "
                    "X-Result-Truncated")
 
 

@@ -104,10 +104,11 @@ CSVW_METADATA = FileFormat(".csv-metadata.json", "application/csvm+json", "CSVW"
 """The CSV on the Web metadata of a table (``{name}.csv-metadata.json``, the CSVW default
 location beside ``{name}.csv``); JSON, so UTF-8 by definition and no charset parameter."""
 _OTHER = FileFormat("", "application/octet-stream", "file", False, "BIN", None)
-TREES = {CSVW_DIR: (FORMATS[".csv"], CSVW_METADATA), ASSETS_DIR: (FORMATS[".ttl"], FORMATS[".csv"])}
+TREES = {CSVW_DIR: (FORMATS[".csv"], CSVW_METADATA),
+         ASSETS_DIR: (FORMATS[".ttl"], FORMATS[".csv"])}
 """The trees of the build listed beside ``SHA256SUMS``, and the formats of the files each holds."""
 ASSET_KINDS = {"ontologies": "ontology", "controlled-vocabularies": "vocabulary"}
-"""The folders of ``assets/`` (``{folder}/{name}/…``), and the kind of semantic asset each holds."""
+"""The folders of ``assets/`` (``{folder}/{name}/…``) and the kind of semantic asset in each."""
 
 # What each download holds (by the name of the uncompressed file): a key and it/en text.
 CONTENTS: dict[str, str] = {
@@ -223,7 +224,8 @@ class DownloadFile:
         """``(kind, name)`` of the table or semantic asset a file of the trees belongs to.
 
         ``("table", "aderenti")`` for ``csvw/aderenti.csv`` and its metadata,
-        ``("vocabulary", "aree-tematiche")`` for ``assets/controlled-vocabularies/aree-tematiche/…``,
+        ``("vocabulary", "aree-tematiche")`` for
+        ``assets/controlled-vocabularies/aree-tematiche/…``,
         ``("ontology", "ontology")`` for ``assets/ontologies/ontology/…``; ``name`` is the last
         segment of the table's or asset's IRI.  None for the downloads and anything else.
         """
@@ -364,7 +366,8 @@ def _tree_files(folder: Path, tree: str) -> dict[str, DownloadFile]:
             name = path.relative_to(folder).as_posix()
             if (not _NAME.fullmatch(entry) or path.is_symlink() or not path.is_file()
                     or format_of(name) not in formats):
-                log.error("file %s of %s skipped: unsafe name, symlink or unknown type", name, folder)
+                log.error("file %s of %s skipped: unsafe name, symlink or unknown type",
+                          name, folder)
                 continue
             files[name] = DownloadFile(name, path, path.stat().st_size, sha256_of(path))
     return dict(sorted(files.items()))

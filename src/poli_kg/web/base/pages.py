@@ -1,26 +1,37 @@
-"""What the linked-data pages share around their content: the negotiated response of a
-resource (:func:`represent`), the template context every page gets (language, words,
-navigation), JSON-LD blocks, the 404 page and the 503 answer when the store cannot answer."""
+"""What the site's pages share around their content: the negotiated response of a resource
+(:func:`represent`), the site's header and footer every template gets (:func:`site_shell`),
+the template context of the linked-data pages (:func:`page_context`), JSON-LD blocks, and the
+errors they answer with: a resource that is not there (:func:`not_found`) and a store that
+cannot answer (:func:`answer_store_failures`).  Both errors go through the application's
+error handler (:func:`poli_kg.web.base.errors.plain_error`), which writes them for the client.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import urlencode
 
-from flask import Blueprint, Response, current_app, make_response, render_template, request
+from flask import Blueprint, Response, current_app, make_response, request
+from flask.sansio.blueprints import BlueprintSetupState
 from markupsafe import Markup
 from rdflib import Graph, URIRef
+from werkzeug.exceptions import NotFound, ServiceUnavailable
 
 from poli_kg.store.errors import QueryError
 from poli_kg.store.executor import ChildFailed, QueryTimeout
-from poli_kg.web.base.conneg import negotiate
 from poli_kg.web.base.formats import (
     RDF_FORMATS, alternates_header, choose_format, not_acceptable, rdf_body,
 )
-from poli_kg.web.base.site import explicit_language, language, page_url
+from poli_kg.web.base.site import (
+    explicit_language, language, language_url, page_url, public_page_url,
+)
 from poli_kg.web.base.text import TEXT
+
+NAVIGATION = (("home", "/"), ("ontology", "/ontology"), ("query", "/query"),
+              ("downloads", "/downloads/"), ("catalog", "/catalog"))
+"""The site's navigation: (word of :data:`~poli_kg.web.base.text.TEXT`, path), shown when routed."""
+STORE_RETRY_SECONDS = 30
 
 
 def represent(path: str, ext: str | None, *, rdf: Callable[[], Graph],
@@ -56,24 +67,54 @@ def represent(path: str, ext: str | None, *, rdf: Callable[[], Graph],
     return response.make_conditional(request)
 
 
-def page_context(lang: str) -> dict[str, Any]:
-    """What every page template gets: language, strings, navigation, switch links."""
+def navigation(lang: str) -> list[tuple[str, str, bool]]:
+    """(text, link, is the current page) of the site's pages the application routes."""
+    routed = {rule.rule for rule in current_app.url_map.iter_rules()}
+    return [(TEXT[lang][word], page_url(request.script_root + path), request.path == path)
+            for word, path in NAVIGATION if path in routed]
+
+
+def site_shell() -> dict[str, Any]:
+    """The ``site`` every template gets: navigation, language switch, the page's language
+    versions (``hreflang``) and canonical URL, for the header and head of ``base.html``."""
+    lang = language()
     other = "en" if lang == "it" else "it"
-    args = {k: v for k, v in request.args.items() if k != "lang"}
-    args["lang"] = other
+    return {"site": {
+        "lang": lang,
+        "t": TEXT[lang],
+        "nav": navigation(lang),
+        "switch": {"href": language_url(other), "lang": other,
+                   "text": TEXT[lang]["other_language"]},
+        "canonical": public_page_url(lang),
+        "versions": [("it", public_page_url("it")), ("en", public_page_url("en")),
+                     ("x-default", public_page_url(None))],
+        "footer": [(TEXT[lang]["endpoint"], page_url(request.script_root + "/sparql")),
+                   ("VoID", request.script_root + "/.well-known/void"),
+                   (TEXT[lang]["sitemap"], request.script_root + "/sitemap.xml")],
+    }}
+
+
+def share_site_shell(bp: Blueprint) -> None:
+    """Give every template of the application :func:`site_shell` (once, however many
+    blueprints ask), when ``bp`` is registered."""
+    def register(state: BlueprintSetupState) -> None:
+        processors = state.app.template_context_processors.setdefault(None, [])
+        if site_shell not in processors:
+            processors.append(site_shell)
+
+    bp.record_once(register)
+
+
+def page_context(lang: str) -> dict[str, Any]:
+    """What every linked-data page template gets: language, strings, navigation, switch link."""
+    other = "en" if lang == "it" else "it"
     return {
         "lang": lang,
         "other_lang": other,
         "t": TEXT[lang],
-        "other_lang_url": request.path + "?" + urlencode(args),
+        "other_lang_url": language_url(other),
         "url": page_url,
-        "nav": [
-            (TEXT[lang]["home"], page_url(request.script_root + "/")),
-            (TEXT[lang]["ontology"], page_url(request.script_root + "/ontology")),
-            (TEXT[lang]["query"], page_url(request.script_root + "/query")),
-            (TEXT[lang]["downloads"], request.script_root + "/downloads/"),
-            (TEXT[lang]["catalog"], request.script_root + "/catalog"),
-        ],
+        "nav": [(text, href) for text, href, _current in navigation(lang)],
     }
 
 
@@ -92,23 +133,25 @@ def answer_store_failures(bp: Blueprint) -> None:
 
 
 def store_unavailable(exc: Exception) -> Response:
-    """503 when the store cannot answer (not built, timed out, ...)."""
+    """503 when the store cannot answer (not built, timed out, ...), with ``Retry-After``."""
     current_app.logger.warning("linked-data page failed: %s", exc)
-    lang = language()
-    return Response(f"503 Service Unavailable: {TEXT[lang]['unavailable']}\n", status=503,
-                    content_type="text/plain; charset=utf-8",
-                    headers={"Retry-After": "30"})
+    unavailable = ServiceUnavailable(TEXT[language()]["unavailable"],
+                                     retry_after=STORE_RETRY_SECONDS)
+    return current_app.handle_http_exception(unavailable)  # type: ignore[return-value]
+
+
+class ResourceNotFound(NotFound):
+    """No resource of the graph has the IRI asked for: browsers get a page naming it, RDF
+    clients an RDF description of the error (in the format a suffix URL names)."""
+
+    def __init__(self, iri: str, suffix: str | None = None) -> None:
+        super().__init__(f"no resource {iri}")
+        self.iri = iri
+        self.suffix = suffix
 
 
 def not_found(iri: str) -> Response:
-    """404: an HTML page for browsers, plain text for everyone else."""
-    lang = language()
-    wants = negotiate(request.headers.get("Accept"), ("text/html", "text/plain"))
-    if wants == "text/html" and not request.path.endswith(tuple(f".{f.ext}" for f in RDF_FORMATS)):
-        body = render_template("notfound.html", iri=iri, **page_context(lang))
-        response = Response(body, status=404, content_type="text/html; charset=utf-8")
-    else:
-        response = Response(f"404 Not Found: no resource {iri}\n", status=404,
-                            content_type="text/plain; charset=utf-8")
-    response.headers["Vary"] = "Accept"
-    return response
+    """404 for ``iri`` (see :class:`ResourceNotFound`), written by the application's handler."""
+    suffix = next((f.ext for f in RDF_FORMATS if request.path.endswith(f".{f.ext}")), None)
+    return current_app.handle_http_exception(  # type: ignore[return-value]
+        ResourceNotFound(iri, suffix))

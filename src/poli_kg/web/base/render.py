@@ -25,6 +25,7 @@ from poli_kg.web.base.text import TEXT
 
 NUMERIC_TYPES = {XSD.integer, XSD.decimal, XSD.int, XSD.long, XSD.positiveInteger,
                  XSD.nonNegativeInteger, XSD.double, XSD.float, XSD.short}
+TEMPORAL_TYPES = {XSD.date, XSD.dateTime, XSD.gYear, XSD.gYearMonth}
 
 
 @dataclass
@@ -39,6 +40,8 @@ class Value:
     title: str | None = None         # tooltip: prefixed name or IRI
     lang: str | None = None
     note: str | None = None          # datatype or authority, shown small
+    machine: str | None = None       # the lexical form of a number or date (<data>, <time>)
+    temporal: bool = False           # ``machine`` is a date or year (<time datetime>)
     inferred: bool = False
     rows: list[Row] = field(default_factory=list)      # blank node description
     items: list[Value] = field(default_factory=list)   # rdf:List members
@@ -54,6 +57,21 @@ class Row:
     @property
     def inferred(self) -> bool:
         return bool(self.values) and all(v.inferred for v in self.values)
+
+
+def split_inferred(rows: Iterable[Row]) -> tuple[list[Row], list[Row]]:
+    """The rows' asserted values and their inferred ones, as two lists of rows (a property
+    shows up in both when it has both kinds of values)."""
+    asserted: list[Row] = []
+    inferred: list[Row] = []
+    for row in rows:
+        own = [v for v in row.values if not v.inferred]
+        entailed = [v for v in row.values if v.inferred]
+        if own or not entailed:
+            asserted.append(Row(row.prop, own))
+        if entailed:
+            inferred.append(Row(row.prop, entailed))
+    return asserted, inferred
 
 
 @dataclass
@@ -134,7 +152,9 @@ class Renderer:
         """A value for any term (blank nodes described, rdf:Lists as lists)."""
         if isinstance(node, Literal):
             text, note = literal_text(node, self.lang)
-            return Value(text, lang=node.language, note=note)
+            machine = str(node) if node.datatype in NUMERIC_TYPES | TEMPORAL_TYPES else None
+            return Value(text, lang=node.language, note=note, machine=machine,
+                         temporal=node.datatype in TEMPORAL_TYPES)
         if isinstance(node, BNode):
             return self.bnode(node, depth=depth)
         return self.iri(node)

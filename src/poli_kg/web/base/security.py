@@ -74,7 +74,9 @@ EXEMPT_PATHS = frozenset({"/healthz"})
 CSP_HTML = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
             "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
 CSP_OTHER = "default-src 'none'; frame-ancestors 'none'"
-INLINE_STYLE_ENDPOINTS = frozenset({"querypage.query_page", "sparql.endpoint", "home"})
+INLINE_STYLE_ENDPOINTS = frozenset({"querypage.query_page", "sparql.endpoint", "home.home"})
+# Pages other sites may frame: OpenRefine shows the reconciliation preview card in an iframe.
+FRAMEABLE_ENDPOINTS = frozenset({"reconcile.preview"})
 """Endpoints that may render the query page (its editor inserts ``<style>`` elements)."""
 REFERRER_POLICY = "strict-origin-when-cross-origin"
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -197,8 +199,11 @@ def add_security_headers(response: Response) -> Response:
         csp = CSP_HTML
         if request.endpoint in INLINE_STYLE_ENDPOINTS:
             csp = csp.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
+        if request.endpoint in FRAMEABLE_ENDPOINTS:
+            csp = csp.replace("frame-ancestors 'none'", "frame-ancestors *")
+        else:
+            headers["X-Frame-Options"] = "DENY"
         headers["Content-Security-Policy"] = csp
-        headers["X-Frame-Options"] = "DENY"
     else:
         headers.setdefault("Content-Security-Policy", CSP_OTHER)
     return response

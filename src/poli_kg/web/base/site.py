@@ -1,12 +1,16 @@
 """The site's languages and URLs: which language a page is in, and where an IRI is answered.
 
 Pages are in Italian (default) or English: ``?lang=it|en``, else the best match of
-``Accept-Language``; internal links keep an explicit ``?lang``.  Every IRI under
+``Accept-Language``; internal links keep an explicit ``?lang``.  Each page names its two
+language versions (:func:`language_url`): the switch between them and the ``hreflang``
+alternates and canonical link search engines read (:func:`public_page_url`).  Every IRI under
 :data:`~poli_kg.namespaces.BASE` is answered at the same path of this service; absolute
 URLs use the config key ``PUBLIC_URL`` (None: the URL the request came to).
 """
 
 from __future__ import annotations
+
+from urllib.parse import urlencode
 
 from flask import current_app, request
 
@@ -67,3 +71,27 @@ def public_url(iri: str) -> str:
     """The absolute URL of this service that answers ``iri`` (its fragment dropped)."""
     path = iri[len(BASE):] if iri.startswith(BASE) else ""
     return public_root() + path.partition("#")[0]
+
+
+def _query_with(lang: str | None) -> str:
+    """The request's query string with ``lang`` set (or dropped when None), ``?``-prefixed."""
+    args = [(key, value) for key, value in request.args.items(multi=True) if key != "lang"]
+    if lang is not None:
+        args.append(("lang", lang))
+    return "?" + urlencode(args) if args else ""
+
+
+def _page_path() -> str:
+    """The path of the page asked for, without the ``.html`` suffix that names the variant."""
+    return request.path.removesuffix(".html")
+
+
+def language_url(lang: str) -> str:
+    """The local URL of this page in ``lang`` (its other parameters kept): the switch."""
+    return request.script_root + request.path + _query_with(lang)
+
+
+def public_page_url(lang: str | None) -> str:
+    """The absolute URL of this page in ``lang`` (None: negotiated by ``Accept-Language``),
+    for ``<link rel="canonical">`` and ``hreflang`` alternates."""
+    return public_root() + _page_path().lstrip("/") + _query_with(lang)

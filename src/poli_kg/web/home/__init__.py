@@ -15,7 +15,9 @@ from poli_kg.store.current import get_store
 from poli_kg.web.base.anchors import ONTOLOGY_PATH
 from poli_kg.web.base.labels import Labels
 from poli_kg.web.base.numbers import format_number
-from poli_kg.web.base.pages import answer_store_failures, json_script, page_context
+from poli_kg.web.base.pages import (
+    answer_store_failures, json_script, page_context, share_site_shell,
+)
 from poli_kg.web.base.publication import DOWNLOAD_DUMPS, LICENSE
 from poli_kg.web.base.render import Renderer, Value, named_graph_list
 from poli_kg.web.base.site import language, page_url, public_root, public_url
@@ -24,6 +26,7 @@ from poli_kg.web.home.figures import home_charts
 
 bp = Blueprint("home", __name__, template_folder=Path(__file__).parents[1] / "templates")
 answer_store_failures(bp)
+share_site_shell(bp)
 
 SOURCE_DOCUMENT = ID["fonte/poli-di-innovazione-piemonte-2017"]
 HOME_TEXT = {

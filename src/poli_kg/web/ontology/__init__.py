@@ -23,7 +23,7 @@ from poli_kg.store.current import get_store
 from poli_kg.web.base.anchors import ONTOLOGY_PATH
 from poli_kg.web.base.descriptions import ontology_graph, valid_path
 from poli_kg.web.base.formats import split_suffix
-from poli_kg.web.base.pages import answer_store_failures, not_found, represent
+from poli_kg.web.base.pages import answer_store_failures, not_found, represent, share_site_shell
 from poli_kg.web.base.shapes import SHAPES_IRI, shapes_graph
 from poli_kg.web.base.site import local_path
 from poli_kg.web.ontology.documentation import ONTOLOGY, ontology_page
@@ -31,6 +31,7 @@ from poli_kg.web.ontology.shapes import SHAPES_PATH, shapes_page
 
 bp = Blueprint("ontology", __name__, template_folder=Path(__file__).parents[1] / "templates")
 answer_store_failures(bp)
+share_site_shell(bp)
 
 VERSION_QUERY = "SELECT ?o WHERE { ?o <http://www.w3.org/2002/07/owl#versionIRI> ?v } LIMIT 1"
 

@@ -37,13 +37,14 @@ from poli_kg.web.base.descriptions import describe, exists, valid_path
 from poli_kg.web.base.files import current_build
 from poli_kg.web.base.formats import split_suffix
 from poli_kg.web.base.labels import LABEL_PROPERTIES
-from poli_kg.web.base.pages import answer_store_failures, not_found, represent
+from poli_kg.web.base.pages import answer_store_failures, not_found, represent, share_site_shell
 from poli_kg.web.base.shapes import shapes_graph
 from poli_kg.web.base.site import local_path, public_root
 from poli_kg.web.resources.page import resource_page
 
 bp = Blueprint("resources", __name__, template_folder=Path(__file__).parents[1] / "templates")
 answer_store_failures(bp)
+share_site_shell(bp)
 
 
 @bp.get("/id/")

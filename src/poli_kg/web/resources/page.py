@@ -1,6 +1,7 @@
-"""The HTML page of a resource: its types, name and description, its statements (the
-inferred ones marked), the links pointing at it, the sentences of the source it rests on,
-and for a statistical observation its figure."""
+"""The HTML page of a resource: its types, name and description, its statements and the
+links pointing at it (the asserted ones first, the inferred ones apart), the sentences of the
+source it rests on, for a statistical observation its figure and for a managing body its
+profile (:mod:`poli_kg.web.resources.organisation`)."""
 
 from __future__ import annotations
 
@@ -22,10 +23,11 @@ from poli_kg.web.base.formats import downloads_for
 from poli_kg.web.base.labels import Labels, in_language, pick
 from poli_kg.web.base.numbers import format_amount
 from poli_kg.web.base.pages import json_script, page_context
-from poli_kg.web.base.render import Excerpt, Renderer, Row, Value
+from poli_kg.web.base.render import Excerpt, Renderer, Row, Value, split_inferred
 from poli_kg.web.base.site import language, page_url
 from poli_kg.web.base.text import TEXT
-from poli_kg.web.resources.schemaorg import schema_org
+from poli_kg.web.resources.organisation import organisation_profile
+from poli_kg.web.resources.schemaorg import ORGANIZATION_TYPES, schema_org
 
 SOURCES_QUERY = sparql_prologue() + """
 SELECT ?ex ?value ?section ?first ?last ?doc ?docLabel WHERE {
@@ -47,22 +49,44 @@ FIGURE_FACTS = (("indicator", PKG.indicatore), ("observed", PKG.oggettoRilevazio
 """The dimensions of an observation shown in its figure box (keys of the page's words)."""
 LEAD_PROPERTIES = (DCTERMS.description, SKOS.definition)
 """Where the text under a resource's title comes from, the first found."""
+SUMMARY_LENGTH = 200
+"""Longest meta description taken from a resource's description (in characters)."""
 
 
 @dataclass
 class Figure:
-    """An observation's value, ready to show."""
+    """An observation's value, ready to show: as written for the page and as a number."""
 
     value: str
+    machine: str
     qualifier: str | None
     wording: str | None
     facts: list[tuple[str, Value]]
+
+
+@dataclass
+class Statements:
+    """What the store says of a resource, the asserted apart from the inferred."""
+
+    types: list[Value]
+    rows: list[Row]
+    incoming: list[Row]
+    inferred_types: list[Value]
+    inferred_rows: list[Row]
+    inferred_incoming: list[Row]
+
+    @property
+    def inferred_count(self) -> int:
+        """How many inferred statements there are (types, properties and links)."""
+        return len(self.inferred_types) + sum(
+            len(row.values) for row in self.inferred_rows + self.inferred_incoming)
 
 
 def resource_page(iri: URIRef, local: str, graph: Graph | None = None) -> str:
     """The HTML page of a resource: described by the store, or by ``graph`` when given."""
     lang = language()
     inferred = set()
+    from_store = graph is None
     if graph is None:
         graph = describe(iri)
         inferred = inferred_triples(iri)
@@ -72,22 +96,35 @@ def resource_page(iri: URIRef, local: str, graph: Graph | None = None) -> str:
     quote = quoted_sentence(graph, iri, lang)
     title = labels.text(iri, lang)
     other_label = labels.find(iri, "en" if lang == "it" else "it")
+    statements = resource_statements(iri, renderer, lead, quote)
     return render_template(
         "resource.html",
         iri=str(iri), title=title,
         other_label=str(other_label) if other_label is not None and str(other_label) != title else None,
-        types=resource_types(iri, renderer), lead=str(lead) if lead is not None else None,
-        rows=statement_rows(iri, renderer, lead, quote), incoming=renderer.incoming(iri),
+        lead=str(lead) if lead is not None else None, statements=statements,
+        summary=page_summary(title, lead, statements.types, lang),
         sources=source_excerpts(iri, renderer),  # adds the source documents' labels
         figure=observation_figure(iri, renderer),
+        profile=organisation_profile(iri, renderer)
+        if from_store and set(graph.objects(iri, RDF.type)) & ORGANIZATION_TYPES else [],
         quote=str(quote) if quote is not None else None,
-        has_inferred=bool(renderer.inferred),
         downloads=downloads_for(local),
         query_url=page_url(request.script_root + "/query?"
                            + urlencode({"query": f"DESCRIBE <{iri}>"})),
         jsonld=json_script(schema_org(iri, graph, labels, lang)),
         **page_context(lang),
     )
+
+
+def resource_statements(iri: URIRef, renderer: Renderer, lead: Literal | None,
+                        quote: Literal | None) -> Statements:
+    """The types, properties and incoming links of ``iri``, each split into asserted and
+    inferred."""
+    types = resource_types(iri, renderer)
+    rows, inferred_rows = split_inferred(statement_rows(iri, renderer, lead, quote))
+    incoming, inferred_incoming = split_inferred(renderer.incoming(iri))
+    return Statements([t for t in types if not t.inferred], rows, incoming,
+                      [t for t in types if t.inferred], inferred_rows, inferred_incoming)
 
 
 def resource_types(iri: URIRef, renderer: Renderer) -> list[Value]:
@@ -98,6 +135,16 @@ def resource_types(iri: URIRef, renderer: Renderer) -> list[Value]:
         value.inferred = (iri, RDF.type, URIRef(value.iri or "")) in renderer.inferred
     types.sort(key=lambda v: (v.inferred, v.text.casefold()))
     return types
+
+
+def page_summary(title: str, lead: Literal | None, types: list[Value], lang: str) -> str:
+    """The page's meta description: the resource's description (shortened), else its name
+    and kinds."""
+    if lead is not None:
+        text = " ".join(str(lead).split())
+        return text if len(text) <= SUMMARY_LENGTH else text[:SUMMARY_LENGTH].rsplit(" ", 1)[0] + " …"
+    kinds = ", ".join(t.text for t in types)
+    return f"{title}{' (' + kinds + ')' if kinds else ''}. {TEXT[lang]['summary']}"
 
 
 def lead_text(graph: Graph, iri: URIRef, lang: str) -> Literal | None:
@@ -168,7 +215,8 @@ def observation_figure(iri: URIRef, renderer: Renderer) -> Figure | None:
         node = graph.value(iri, prop)
         if node is not None:
             facts.append((TEXT[lang][key], renderer.term(node)))
-    return Figure(text, qualifier, str(wording) if wording is not None else None, facts)
+    return Figure(text, str(value), qualifier, str(wording) if wording is not None else None,
+                  facts)
 
 
 def ontology_links() -> dict[str, str]:

@@ -23,6 +23,7 @@ Safe by default (:mod:`~poli_kg.web.sparql.protocol`):
 * ``FROM`` / ``FROM NAMED`` / ``default-graph-uri`` / ``named-graph-uri`` naming a
   graph outside the dataset -> 400 listing the dataset's graphs (nothing is fetched);
 * queries longer than ``MAX_QUERY_LENGTH`` characters -> 413;
+* a request body declared in a charset other than UTF-8 -> 400 saying so;
 * queries nesting deeper than ``MAX_QUERY_NESTING`` (see :func:`poli_kg.store.lexer.nesting`:
   brackets and chains such as ``a+b+…``; the engines would run out of stack) -> 400;
 * queries run in killable child processes (:mod:`poli_kg.store.executor`): longer than
@@ -35,6 +36,17 @@ Safe by default (:mod:`~poli_kg.web.sparql.protocol`):
 * at most ``MAX_RESULTS`` solutions (SELECT) or triples (CONSTRUCT, DESCRIBE) are
   returned.  Every result carries ``X-Result-Count: <n>`` and
   ``X-Result-Truncated: true|false`` headers (``true`` when the cap cut it short).
+
+``/sparql/`` answers as ``/sparql``.  A query's base IRI is the endpoint's URL, and the
+predefined prefixes need no declaration (:mod:`~poli_kg.web.sparql.prologue`); a syntax error
+says where, with the line and a caret, and what was expected
+(:mod:`~poli_kg.web.sparql.diagnostics`).  A result cut at the cap also says so in a
+``Warning`` header and, in SPARQL JSON, a ``truncation`` member
+(:mod:`~poli_kg.web.sparql.responses`).  GET results carry an ETag naming the build and the
+request, ``Cache-Control`` and ``Vary: Accept, Accept-Encoding``; ``If-None-Match`` is answered
+304 before the query runs; results are gzipped when accepted
+(:mod:`~poli_kg.web.sparql.caching`); ``Server-Timing`` gives the stages' times.
+``docs/sparql.md`` describes it all for users.
 
 Responses have ``Content-Type: <type>; charset=utf-8`` and ``Vary: Accept``; errors
 are short ``text/plain`` messages (see :mod:`poli_kg.web.base.errors`).
