@@ -14,6 +14,8 @@ from rdflib.namespace import (
 BASE = "https://w3id.org/poli-kg/"
 
 ONTOLOGY_IRI = BASE + "ontology"
+DATASET = URIRef(BASE + "dataset")
+"""The dataset: the live data, which the catalogue and VoID describe and the releases version."""
 
 
 class PKG(DefinedNamespace):

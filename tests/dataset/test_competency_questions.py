@@ -54,12 +54,12 @@ def test_pole_per_thematic_area_and_manager(store):
     rows = {r["poloLabel"]: (r["areaLabel"], r["gestoreLabel"], r["sito"]) for r in answer(store, "01-polo-per-area-tematica.rq")}
     assert rows == {
         "Polo AGRIFOOD – Agroalimentare": ("Agroalimentare", "M.I.A.C. S.c.p.a.", "http://www.poloagrifood.it/"),
-        "Biopmed - Scienze della vita e Salute": ("Scienze della vita e Salute", "Bioindustry Park Silvano Fumero S.p.A.", "http://www.biopmed.eu/"),
-        "CGreen - Chimica verde e nuovi materiali": ("Chimica verde e nuovi materiali", "ATS tra Consorzio Proplast, Consorzio Ibis e Pst S.p.A.", "http://www.cgreen.it/"),
-        "CLEVER - Energia e tecnologie pulite": ("Energia e tecnologie pulite", "ATS tra Environment Park S.p.A. e Consorzio UN.I.VER", "http://www.poloclever.it/"),
-        "MESAP - Smart Products and Manufacturing": ("Smart Products and Manufacturing", "Centro Servizi Industrie S.r.l.", "http://www.mesap.it/"),
+        "Biopmed – Scienze della vita e salute": ("Scienze della vita e salute", "Bioindustry Park Silvano Fumero S.p.A.", "http://www.biopmed.eu/"),
+        "CGreen – Chimica verde e nuovi materiali": ("Chimica verde e nuovi materiali", "ATS tra Consorzio Proplast, Consorzio Ibis e Pst S.p.A.", "http://www.cgreen.it/"),
+        "CLEVER – Energia e tecnologie pulite": ("Energia e tecnologie pulite", "ATS tra Environment Park S.p.A. e Consorzio UN.I.VER", "http://www.poloclever.it/"),
+        "MESAP – Smart Products and Manufacturing": ("Smart Products and Manufacturing", "Centro Servizi Industrie S.r.l.", "http://www.mesap.it/"),
         "Pointex – Tessile": ("Tessile", "Città Studi S.p.A.", "http://www.pointex.eu/"),
-        "Polo ICT - Tecnologie dell’Informazione e della Comunicazione": ("Tecnologie dell’Informazione e della Comunicazione", "Fondazione Torino Wireless", "http://www.poloinnovazioneict.org/"),
+        "Polo ICT – Tecnologie dell’informazione e della comunicazione": ("Tecnologie dell’informazione e della comunicazione", "Fondazione Torino Wireless", "http://www.poloinnovazioneict.org/"),
     }
 
 
@@ -104,7 +104,7 @@ def test_calls_2014_2020(store):
 
 def test_patents_by_domain(store):
     rows = {r["ambito"]: r["brevetti"] for r in answer(store, "06-brevetti-per-ambito.rq")}
-    assert rows == {"Agrifood": 5, "Energy and clean technologies": 36, "biotechnologies": 12}
+    assert rows == {"Agrifood": 5, "Energy and clean technologies": 36, "Biotechnologies": 12}
 
 
 def test_partner_countries(store):

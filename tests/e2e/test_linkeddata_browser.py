@@ -118,7 +118,7 @@ def test_pole_page_in_italian_and_english(live_server, italian, shots):
     page = italian.page
     page.goto(live_server + "/id/polo/mesap")
     assert page.get_attribute("html", "lang") == "it"
-    assert page.inner_text("h1") == "MESAP - Smart Products and Manufacturing"
+    assert page.inner_text("h1") == "MESAP – Smart Products and Manufacturing"
     assert page.locator(".ld-type", has_text="Polo di innovazione").is_visible()
     manager = row(page, "ha soggetto gestore").locator("td a")
     assert manager.inner_text() == "Centro Servizi Industrie S.r.l."
@@ -131,7 +131,13 @@ def test_pole_page_in_italian_and_english(live_server, italian, shots):
     quote = page.locator(".ld-sources blockquote", has_text=MESAP_SENTENCE)
     assert quote.is_visible()
     assert page.locator(".ld-sources figcaption", has_text="righe 92–94").is_visible()
-    assert page.locator(".ld-badge--inferred").first.is_visible()  # inferred statements marked
+    # inferred statements apart, marked, collapsed under a toggle
+    inferred = page.locator("details.ld-inferred")
+    assert inferred.locator("summary .ld-badge--inferred").is_visible()
+    assert not inferred.locator("table").first.is_visible()
+    assert page.locator("#ld-properties .ld-badge--inferred").count() == 0
+    inferred.locator("summary").click()
+    assert inferred.locator("table").first.is_visible()
     page.screenshot(path=str(shots / "mesap-it.png"), full_page=True)
 
     # the language switch
@@ -140,7 +146,7 @@ def test_pole_page_in_italian_and_english(live_server, italian, shots):
     assert page.get_attribute("html", "lang") == "en"
     assert page.inner_text("h1") == "MESAP – Smart Products and Manufacturing"
     assert row(page, "has managing body").locator("td a").inner_text() == "Centro Servizi Industrie S.r.l."
-    assert row(page, "thematic area").locator("td a").inner_text() == "Smart products and manufacturing"
+    assert row(page, "thematic area").locator("td a").inner_text() == "Smart Products and Manufacturing"
     assert row(page, "website").locator("td a").get_attribute("href") == "http://www.mesap.it/"
     assert page.locator(".ld-sources blockquote", has_text=MESAP_SENTENCE).is_visible()
     page.screenshot(path=str(shots / "mesap-en.png"), full_page=True)
@@ -164,8 +170,9 @@ def test_home_page_charts(live_server, italian, shots):
     page = italian.page
     page.goto(live_server + "/")
     assert page.inner_text("h1") == "Poli di Innovazione del Piemonte"
-    charts = page.locator("svg.chart")
+    charts = page.locator("svg.chart--wide")
     assert charts.count() == 3
+    assert page.locator("svg.chart--narrow").first.is_hidden()  # drawn for phones
     for index in range(3):
         chart = charts.nth(index)
         chart.scroll_into_view_if_needed()
@@ -182,8 +189,10 @@ def test_home_page_charts(live_server, italian, shots):
     assert page.locator(".ld-poles tbody tr").count() == 7
     page.screenshot(path=str(shots / "home-it.png"), full_page=True)
 
-    # a bar leads to its observation and the sentence of the source
-    page.click("svg.chart >> nth=2 >> a[href*='brevetti-energy']")
+    # the chart's table links each figure to its observation and the sentence of the source
+    patents = page.locator(".ld-chart").nth(2)
+    patents.locator("summary").click()
+    patents.locator("table a[href*='brevetti-energy']").click()
     page.wait_for_url("**/id/osservazione/brevetti-energy-and-clean-technologies-2007-2013")
     assert page.locator(".ld-figure__value").inner_text() == "36"
     assert page.locator(".ld-sources blockquote").first.is_visible()

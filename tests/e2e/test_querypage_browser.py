@@ -9,7 +9,7 @@ import importlib.util
 import os
 import shutil
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
@@ -59,15 +59,17 @@ def browser():
 
 
 class Session:
-    """A fresh browser context; any request not to 127.0.0.1 is blocked and recorded."""
+    """A fresh browser context; every request is recorded (``requests``), and any request not
+    to 127.0.0.1 is blocked and recorded in ``outside``."""
 
     def __init__(self, browser, **options):
-        self.outside, self.errors = [], []
+        self.outside, self.errors, self.requests = [], [], []
         self.context = browser.new_context(viewport={"width": 1366, "height": 900}, **options)
         self.context.set_default_timeout(TIMEOUT_MS)
         self.context.route("**/*", self._guard)
         self.page = self.context.new_page()
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        self.page.on("request", lambda request: self.requests.append(request.url))
         self.page.on("websocket", lambda ws: self.outside.append(ws.url))
 
     def _guard(self, route):
@@ -128,8 +130,10 @@ def test_example_runs_and_shows_rows_with_links(live_server, session):
             break
     assert shown is not None, "no example query showed result rows with an IRI"
 
-    # the editor holds the example, the address bar points to it
-    assert page.evaluate("document.getElementById('qp-query').value").strip() == shown.query.strip()
+    # the editor holds the example (in the page's language), the address bar points to it
+    lang = page.get_attribute("html", "lang")
+    assert page.evaluate("document.getElementById('qp-query').value").strip() == \
+        shown.query_in(lang).strip()
     assert parse_qs(urlsplit(page.url).query)["example"] == [shown.name]
     current = page.get_attribute(f"a.qp-example[data-example='{shown.name}']", "aria-current")
     assert current == "true"
@@ -209,7 +213,8 @@ def test_page_works_without_javascript(live_server, browser):
         example = project_examples()[0]
         page.goto(f"{live_server}/query?example={example.name}")
         assert page.is_visible("textarea#qp-query")
-        assert page.input_value("textarea#qp-query").strip() == example.query.strip()
+        in_page = example.query_in(page.get_attribute("html", "lang"))
+        assert page.input_value("textarea#qp-query").strip() == in_page.strip()
         kind = querypage.query_type(example.query)
         fmt = querypage.FORMATS_BY_QUERY_TYPE[kind][0][0]
         page.select_option("select[name=format]", fmt)
@@ -219,7 +224,132 @@ def test_page_works_without_javascript(live_server, browser):
         assert response.status == 200
         assert parse_qs(urlsplit(response.url).query)["format"] == [fmt]
         sent = parse_qs(urlsplit(response.url).query)["query"][0].replace("\r\n", "\n")
-        assert sent.strip() == example.query.strip()
+        assert sent.strip() == in_page.strip()
         assert session.outside == []
     finally:
         session.close()
+
+
+# --- the query page for people: completion, reading, truncation -------------------------------
+
+def type_in_editor(page, text):
+    """Put ``text`` in the editor, the cursor at its end, and ask for completions."""
+    page.evaluate("""text => {
+        const cm = document.querySelector('#qp-editor .CodeMirror').CodeMirror;
+        cm.setValue(text);
+        cm.focus();
+        cm.setCursor(cm.lineCount(), 0);
+    }""", text)
+    page.keyboard.press("Control+Space")
+    page.wait_for_selector(".CodeMirror-hints li")
+    return page.eval_on_selector_all(".CodeMirror-hints li", "items => items.map(i => i.textContent)")
+
+
+def test_editor_completes_the_datasets_terms_without_leaving_this_host(live_server, session):
+    page = session.page
+    page.goto(live_server + "/query?lang=en")
+    page.wait_for_selector("#qp-editor .CodeMirror")
+
+    classes = type_in_editor(page, "SELECT * WHERE {\n  ?s a pkg:Polo")
+    assert any(item.startswith("pkg:PoloDiInnovazione") for item in classes), classes
+    assert any("Innovation" in item or "cluster" in item.lower() for item in classes), classes
+    page.keyboard.press("Enter")  # choose the first suggestion
+    value = page.evaluate("document.querySelector('#qp-editor .CodeMirror').CodeMirror.getValue()")
+    assert "?s a pkg:Polo" in value and value.rstrip().split()[-1].startswith("pkg:Polo")
+
+    properties = type_in_editor(page, "SELECT * WHERE {\n  ?s pkg:haSogg")
+    assert any(item.startswith("pkg:haSoggettoGestore") for item in properties), properties
+    by_label = type_in_editor(page, "SELECT * WHERE {\n  ?s a innovation")  # a word of a label
+    assert any(item.startswith("pkg:PoloDiInnovazione") for item in by_label), by_label
+    prefixes = type_in_editor(page, "PREFIX sk")
+    assert any("skos: <http://www.w3.org/2004/02/skos/core#>" in item for item in prefixes)
+
+    asked = [urlsplit(url) for url in session.requests]
+    assert any(url.path == "/query/terms.json" for url in asked)
+    assert asked and all(url.hostname == "127.0.0.1" for url in asked if url.scheme != "data"), \
+        session.requests
+    assert session.outside == [] and session.errors == []
+
+
+READABLE_QUERY = """PREFIX xsd: <http://www.w3.org/2001/XMLSchema#>
+SELECT ?polo ?count ?day ?amount ?unit ?sharePercent ?open ?name WHERE {
+  VALUES (?polo ?count ?day ?amount ?unit ?sharePercent ?open ?name) {
+    (<https://w3id.org/poli-kg/id/polo/mesap> 1194 "2017-05-03"^^xsd:date 35000000
+     <http://publications.europa.eu/resource/authority/currency/EUR> 30.5 true "MESAP"@it)
+  }
+}
+"""
+
+
+def read_cells(page):
+    return page.eval_on_selector_all(
+        "#qp-results table.dataTable tbody tr:first-child td",
+        "cells => cells.slice(1).map(c => c.innerText.trim())")
+
+
+@pytest.mark.parametrize("lang, expected", [
+    ("en", ["1,194", "3 May 2017", "€35,000,000", "30.5%", "yes"]),
+    ("it", ["1.194", "3 maggio 2017", "35.000.000\u00a0€", "30,5\u00a0%", "sì"]),
+])
+def test_results_are_written_for_reading(live_server, session, lang, expected):
+    page = session.page
+    page.goto(f"{live_server}/query?lang={lang}&query=" + quote(READABLE_QUERY))
+    page.wait_for_selector("#qp-status.qp-status--ok, #qp-status.qp-status--error")
+    assert "qp-status--ok" in page.get_attribute("#qp-status", "class")
+    page.wait_for_selector("#qp-results table.dataTable tbody td")
+    cells = read_cells(page)
+    polo, count, day, amount, unit, share, is_open, name = cells
+    assert [count, day, amount, share, is_open] == expected
+    assert "MESAP" in polo and not polo.startswith("poli:")  # its label, not its name
+    link = page.locator("#qp-results table.dataTable tbody a.iri").first
+    assert link.get_attribute("href") == "/id/polo/mesap"
+    assert link.get_attribute("title") == BASE + "id/polo/mesap"
+    assert name == "MESAP"
+    assert page.get_attribute("#qp-results tbody td data", "value") == "1194"
+
+    # the raw values on demand, and back
+    assert page.is_visible("#qp-raw")
+    page.check("#qp-raw")
+    page.wait_for_function(
+        "() => document.querySelector('#qp-results tbody td:nth-child(3)').innerText.includes('^^')")
+    raw = read_cells(page)
+    assert raw[1].startswith('"1194"') and raw[0] == "poli:polo/mesap"
+    page.uncheck("#qp-raw")
+    page.wait_for_function(
+        "() => !document.querySelector('#qp-results tbody td:nth-child(3)').innerText.includes('^^')")
+    assert read_cells(page)[1] == expected[0]
+    assert any(urlsplit(url).path == "/query/labels.json" for url in session.requests)
+    assert session.outside == [] and session.errors == []
+
+
+def test_english_examples_show_english_labels(live_server, session):
+    page = session.page
+    page.goto(live_server + "/query?lang=en&example=01-polo-per-area-tematica")
+    page.wait_for_selector("#qp-status.qp-status--ok, #qp-status.qp-status--error")
+    assert "qp-status--ok" in page.get_attribute("#qp-status", "class")
+    page.wait_for_selector("#qp-results table.dataTable tbody td")
+    tagged = page.eval_on_selector_all("#qp-results tbody span[lang]", "s => s.map(e => e.lang)")
+    assert tagged and set(tagged) == {"en"}
+    assert 'lang(?poloLabel) = "en"' in page.input_value("#qp-query")
+
+
+@pytest.fixture(scope="module")
+def capped_server(start_server):
+    return start_server("--workers", "1", "--query-timeout", "10", "--max-results", "3").url
+
+
+def test_a_result_cut_at_the_row_limit_says_so(capped_server, session):
+    page = session.page
+    page.goto(capped_server + "/query?lang=en")
+    page.wait_for_selector("#qp-editor .CodeMirror")
+    page.evaluate("""() => document.querySelector('#qp-editor .CodeMirror').CodeMirror
+        .setValue('SELECT ?s WHERE { ?s a pkg:PoloDiInnovazione }')""")
+    status, rows = run_and_wait(page, lambda: page.click("button.qp-run"))
+    assert "qp-status--ok" in status and rows.count() == 3
+    assert page.is_visible("#qp-notice")
+    notice = page.inner_text("#qp-notice")
+    assert "at most 3 results" in notice and "OFFSET 3" in notice
+    # and the downloads of the results: CSV and JSON among them
+    formats = page.eval_on_selector_all("a.qp-download", "links => links.map(a => a.dataset.format)")
+    assert {"csv", "json"} <= set(formats)
+    assert session.outside == [] and session.errors == []

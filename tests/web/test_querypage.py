@@ -405,3 +405,179 @@ def test_page_can_announce_a_truncated_result(page_client, lang):
     script = (STATIC / "js" / "query.js").read_text(encoding="utf-8")
     assert 'get("X-Result-Truncated")' in script and "qp-notice" in script
     assert "state.prefixes[p] = config.prefixes[p]" in script  # the editor knows them too
+
+
+# --- examples in the page language ---------------------------------------------------------
+
+from poli_kg.store.lexer import tokens  # noqa: E402
+from poli_kg.web.sparql.examples import in_language  # noqa: E402
+
+
+@pytest.mark.parametrize("query, expected", [
+    ('FILTER (lang(?a) = "it")', 'FILTER (lang(?a) = "en")'),
+    ("FILTER(LANG(?a)='it'&&lang(?b) = \"IT\")", "FILTER(LANG(?a)='en'&&lang(?b) = \"en\")"),
+    ('FILTER ("it" = lang(?a))', 'FILTER ("en" = lang(?a))'),
+    ('FILTER (langMatches(lang(?a), "it"))', 'FILTER (langMatches(lang(?a), "en"))'),
+    ('FILTER (lang(?a) = "en")', 'FILTER (lang(?a) = "en")'),        # an English filter stays
+    ('FILTER (lang(?a) != "it")', 'FILTER (lang(?a) != "it")'),      # only equality follows
+    ('FILTER (lang(?a) = "it-CH")', 'FILTER (lang(?a) = "it-CH")'),
+    ('FILTER (str(?a) = "it")', 'FILTER (str(?a) = "it")'),          # not a language filter
+    ('?s ?p "it"@it . FILTER(?o = "it")', '?s ?p "it"@it . FILTER(?o = "it")'),
+    ('# lang(?a) = "it"\nASK { ?s ?p \'lang(?a) = "it"\' }',        # comment and string kept
+     '# lang(?a) = "it"\nASK { ?s ?p \'lang(?a) = "it"\' }'),
+    ('ASK { <x:lang(?a)="it"> ?p ?o }', 'ASK { <x:lang(?a)="it"> ?p ?o }'),
+    ('FILTER (lang(?a) = """it""")', 'FILTER (lang(?a) = """it""")'),
+    ('FILTER (lang(?a) = "it"', 'FILTER (lang(?a) = "en"'),           # unclosed: still safe
+])
+def test_in_language_rewrites_only_italian_language_filters(query, expected):
+    assert in_language(query, "en") == expected
+    assert in_language(query, "it") == query
+
+
+def test_in_language_refuses_a_tag_that_is_not_one():
+    query = 'FILTER (lang(?a) = "it")'
+    assert in_language(query, 'en") || true || ("') == query
+    assert in_language(query, "") == query
+
+
+def test_every_project_example_asks_for_the_page_language():
+    for example in load_examples(DEFAULT_QUERIES_DIR):
+        english = example.query_in("en")
+        assert example.query_in("it") == example.query
+        assert len(tokens(english)) == len(tokens(example.query)), example.name
+        assert not re.search(r'lang\(\?\w+\)\s*=\s*"it"', english, re.I), example.name
+
+
+def test_english_page_gets_the_english_examples(tmp_path):
+    (tmp_path / "q.rq").write_text(
+        '# title-it: Poli\n# title-en: Clusters\nSELECT ?n { ?p rdfs:label ?n '
+        'FILTER (lang(?n) = "it") }\n', encoding="utf-8")
+    client = make_app(tmp_path).test_client()
+    _, page = get_page(client, "/query?lang=en&example=q")
+    assert 'lang(?n) = "en"' in page.query()
+    assert 'lang(?n) = "en"' in page.config()["examples"]["q"]
+    _, page = get_page(client, "/query?lang=it&example=q")
+    assert 'lang(?n) = "it"' in page.query() and 'lang(?n) = "it"' in page.config()["examples"]["q"]
+
+
+def sparql_json(client, query):
+    response = client.get("/sparql", query_string={"query": query},
+                          headers={"Accept": "application/sparql-results+json"})
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    return response.get_json()
+
+
+def test_english_examples_answer_as_many_rows_in_english(client):
+    """On the real graph: every example's English version answers as many rows as the Italian
+    one, with English labels where the Italian version had Italian ones."""
+    for example in load_examples(DEFAULT_QUERIES_DIR):
+        if query_type(example.query) != "SELECT":
+            continue
+        italian = sparql_json(client, example.query)["results"]["bindings"]
+        english = sparql_json(client, example.query_in("en"))["results"]["bindings"]
+        assert len(english) == len(italian), example.name
+        for row_it, row_en in zip(italian, english):
+            for var, value in row_it.items():
+                if value.get("xml:lang") == "it" and var in row_en:
+                    assert row_en[var].get("xml:lang") in ("en", "it"), (example.name, var)
+        langs = {v.get("xml:lang") for row in english for v in row.values()}
+        if example.query_in("en") != example.query:
+            assert "en" in langs, example.name
+
+
+# --- the dataset's terms and the results' labels ----------------------------------------------
+
+from poli_kg.web.sparql import lookup  # noqa: E402
+
+
+def test_terms_list_the_graphs_classes_and_properties(client):
+    response = client.get("/query/terms.json")
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    terms = response.get_json()
+    classes = {t["iri"]: t for t in terms["classes"]}
+    properties = {t["iri"]: t for t in terms["properties"]}
+    pole = classes[BASE + "ontology#PoloDiInnovazione"]
+    assert pole["prefixed"] == "pkg:PoloDiInnovazione" and pole["count"] >= 7
+    assert pole["label"]["it"] and pole["label"]["en"] and pole["label"]["it"] != pole["label"]["en"]
+    label = properties["http://www.w3.org/2000/01/rdf-schema#label"]
+    assert label["prefixed"] == "rdfs:label" and label["count"] > 10
+    counts = [t["count"] for t in terms["classes"]]
+    assert counts == sorted(counts, reverse=True)  # most used first
+    # cached per build: an ETag, a 304 for it
+    etag = response.headers["ETag"]
+    again = client.get("/query/terms.json", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert "public" in response.headers["Cache-Control"]
+
+
+def test_labels_of_a_batch_of_iris(client):
+    mesap = BASE + "id/polo/mesap"
+    pole = BASE + "ontology#PoloDiInnovazione"
+    unknown = BASE + "id/nothing-here"
+    body = {"iris": [mesap, pole, unknown, "urn:x", mesap], "lang": "en"}
+    response = client.post("/query/labels.json", json=body)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    answer = response.get_json()
+    assert answer["lang"] == "en" and response.headers["Content-Language"] == "en"
+    assert "MESAP" in answer["labels"][mesap]
+    assert answer["labels"][pole]
+    assert unknown not in answer["labels"] and "urn:x" not in answer["labels"]
+    italian = client.get("/query/labels.json", query_string={"iri": [pole], "lang": "it"})
+    assert italian.get_json()["labels"][pole] != answer["labels"][pole]
+
+
+@pytest.mark.parametrize("body, content_type, status", [
+    (b"not json", "application/json", 400),
+    (b"\xff\xfe", "application/json", 400),
+    (b"[]", "application/json", 400),
+    (b'{"iris": "https://w3id.org/poli-kg/id/polo/mesap"}', "application/json", 400),
+    (b'{"iris": [1, 2]}', "application/json", 400),
+    (b'{"iris": [], "lang": "fr"}', "application/json", 400),
+    (json.dumps({"iris": ["x"] * (lookup.MAX_IRIS + 1)}).encode(), "application/json", 400),
+    (json.dumps({"iris": ["x" * (lookup.MAX_IRI_CHARS + 1)]}).encode(), "application/json", 400),
+    (b'{"iris": ["' + b"x" * lookup.MAX_BODY_BYTES + b'"]}', "application/json", 413),
+    (b'{"iris": ["\\ud800", "https://w3id.org/poli-kg/id/\\udfff"]}', "application/json", 200),
+    (b'{"iris": []}', "text/plain", 200),
+    (b'{"iris": [], "lang": null}', "application/json", 200),
+])
+def test_labels_refuse_hostile_input_clearly(client, body, content_type, status):
+    response = client.post("/query/labels.json", data=body, content_type=content_type)
+    assert response.status_code == status, response.get_data(as_text=True)[:300]
+    if status == 400:
+        assert response.get_data(as_text=True).strip()
+
+
+def test_labels_without_a_search_index_answer_503(app, monkeypatch):
+    from poli_kg.store.search import SearchUnavailable
+
+    def unavailable(*_args, **_kwargs):
+        raise SearchUnavailable("none")
+
+    monkeypatch.setattr(querypage, "get_index", unavailable)
+    client = app.test_client()
+    assert client.get("/query/terms.json").status_code == 503
+    assert client.post("/query/labels.json", json={"iris": []}).status_code == 503
+
+
+def test_page_names_its_lookups_and_formats(page_client):
+    _, page = get_page(page_client, "/query?lang=en")
+    config = page.config()
+    assert config["terms_url"] == "/query/terms.json"
+    assert config["labels_url"] == "/query/labels.json"
+    assert config["max_label_iris"] == lookup.MAX_IRIS
+    assert config["months"][4] == "May" and config["labels"]["yes"] == "yes"
+    assert set(config["units"]) == {"euro", "percent"}
+    (switch,) = page.find("input", id="qp-raw")
+    assert switch["type"] == "checkbox"
+    assert page.find("p", id="qp-raw-switch")[0].get("hidden") is not None or \
+        "hidden" in page.find("p", id="qp-raw-switch")[0]
+    _, page = get_page(page_client, "/query")
+    assert page.config()["months"][4] == "maggio"
+
+
+def test_script_uses_only_its_own_completers():
+    script = (STATIC / "js" / "query.js").read_text(encoding="utf-8")
+    (listed,) = re.findall(r"autocompleters:\s*\[([^\]]*)\]", script)
+    names = {name.strip().strip('"') for name in listed.split(",")}
+    assert names == {"poliPrefixes", "variables", "poliClasses", "poliProperties"}
+    assert "config.terms_url" in script and "config.labels_url" in script

@@ -36,15 +36,13 @@ from rdflib.namespace import DCAT, DCTERMS, RDF, XSD
 from poli_kg.buildfolder import (
     DOWNLOAD_FILES, RELEASE_INFO, is_version, release_versions,
 )
-from poli_kg.namespaces import ADMS, BASE, SPDX, bind_prefixes
+from poli_kg.namespaces import ADMS, BASE, DATASET, SPDX, bind_prefixes
 
 __all__ = ["DATASET", "Release", "ReleaseFile", "ReleaseShelf", "content_type", "describe",
            "distribution_iri", "list_releases", "read_release"]
 
 log = logging.getLogger(__name__)
 
-DATASET = URIRef(BASE + "dataset")
-"""The dataset the releases are versions of (the live data)."""
 DISTRIBUTION = BASE + "dataset/distribution/releases/"
 DCAT3 = {name: URIRef(str(DCAT) + name)   # DCAT 3 terms, not in rdflib's closed DCAT namespace
          for name in ("version", "hasVersion", "isVersionOf", "previousVersion")}

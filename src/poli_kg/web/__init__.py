@@ -4,9 +4,10 @@
 override with the config file or environment variables ``POLI_KG_<KEY>``, see
 :func:`poli_kg.config.load_settings`, or ``create_app(test_config)``), opens
 the store, registers the blueprints side by side and the app-wide hooks: rate limiting and
-security headers (:mod:`~poli_kg.web.base.security`), plain-text errors
-(:mod:`~poli_kg.web.base.errors`), CORS (:mod:`~poli_kg.web.base.cors`) and the access log
-(:mod:`~poli_kg.web.base.accesslog`).  ``/healthz`` answers whether the store does.
+security headers (:mod:`~poli_kg.web.base.security`), errors written for the client
+(:mod:`~poli_kg.web.base.errors`), CORS (:mod:`~poli_kg.web.base.cors`), the access log
+(:mod:`~poli_kg.web.base.accesslog`) and compression with static caching
+(:mod:`~poli_kg.web.base.compression`).  ``/healthz`` answers whether the store does.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from poli_kg.web import downloads
 from poli_kg.web import graphs, home, ontology, releases, resources
 from poli_kg.web import reconcile, search
 from poli_kg.web import sparql
-from poli_kg.web.base import accesslog, cors, security
+from poli_kg.web.base import accesslog, compression, cors, security
 from poli_kg.web.base.errors import plain_error
 from poli_kg.web.base.settings import DEFAULTS
 from poli_kg.web.sparql import querypage
@@ -54,6 +55,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_error_handler(HTTPException, plain_error)
     cors.init_app(app)
     accesslog.init_app(app)
+    compression.init_app(app)
     return app
 
 

@@ -9,7 +9,7 @@ on (config ``PUBLIC_URL``, else the request's host).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from flask import Blueprint, Response, current_app, render_template, request
@@ -18,9 +18,12 @@ from werkzeug.exceptions import BadRequest, NotAcceptable
 
 from poli_kg.namespaces import BASE
 from poli_kg.web.base.conneg import negotiate
-from poli_kg.web.base.dataset import catalog_graph, statistics, void_graph
-from poli_kg.web.base.files import MAX_AGE, current_build
-from poli_kg.web.base.site import DEFAULT_LANGUAGE, explicit_language, public_root
+from poli_kg.web.base.dataset import catalog_document, void_document
+from poli_kg.web.base.dataset_documents import cached
+from poli_kg.web.base.dataset_view import CATALOG_TEXT, catalog_view
+from poli_kg.web.base.files import MAX_AGE
+from poli_kg.web.base.pages import page_context
+from poli_kg.web.base.site import DEFAULT_LANGUAGE, explicit_language, language
 
 __all__ = ["bp", "RdfFormat", "RDF_FORMATS", "serialize"]
 
@@ -100,27 +103,49 @@ def serialize(graph: Graph, fmt: RdfFormat) -> bytes:
     return graph.serialize(format=fmt.rdflib_name, encoding="utf-8")
 
 
-def _page(graph: Graph, page: Mapping[str, Mapping[str, str]]) -> str:
-    """The HTML page showing ``graph`` as Turtle, with links to the other formats."""
+def _page(name: str, graph: Graph, page: Mapping[str, Mapping[str, str]]) -> str:
+    """The HTML page showing the document ``name`` (``graph``) as Turtle, with links to the
+    other formats."""
     lang = explicit_language() or DEFAULT_LANGUAGE
-    formats = [{"media_type": f.media_type, "label": f.label,
-                "url": f"?format={f.params[0]}"} for f in RDF_FORMATS]
-    # the document's hash IRIs (e.g. …/catalog#contact-point) land on an element of the page
-    anchors = sorted({str(s).split("#", 1)[1] for s in graph.subjects()
-                      if isinstance(s, URIRef) and str(s).startswith(BASE) and "#" in str(s)})
+    turtle = RDF_FORMATS[0]
+    body = cached(f"{name}.{turtle.rdflib_name}", lambda: serialize(graph, turtle))
     return render_template("metadata.html", lang=lang, title=page["title"][lang],
-                           intro=page["intro"][lang], formats=formats, anchors=anchors,
-                           body=serialize(graph, RDF_FORMATS[0]).decode("utf-8"))
+                           intro=page["intro"][lang], formats=_formats(), anchors=_anchors(graph),
+                           body=body.decode("utf-8"))
 
 
-def _respond(graph: Graph, page: Mapping[str, Mapping[str, str]]) -> Response:
-    """``graph`` in the negotiated format, cacheable and conditional on its ETag."""
+def _formats() -> list[dict[str, str]]:
+    return [{"media_type": f.media_type, "label": f.label, "url": f"?format={f.params[0]}",
+             "href": f"?format={f.params[0]}"} for f in RDF_FORMATS]
+
+
+def _anchors(graph: Graph) -> list[str]:
+    """The fragments of the document's hash IRIs (e.g. …/catalog#contact-point), which land
+    on an element of its page."""
+    return sorted({str(s).split("#", 1)[1] for s in graph.subjects()
+                   if isinstance(s, URIRef) and str(s).startswith(BASE) and "#" in str(s)})
+
+
+def _catalog_page() -> str:
+    """The catalogue as a page for people (:mod:`poli_kg.web.base.dataset_view`)."""
+    lang = language()
+    graph = catalog_document()
+    view = cached(f"catalog.view.{lang}", lambda: catalog_view(graph, lang))
+    return render_template("catalog.html", title=CATALOG_PAGE["title"][lang],
+                           intro=CATALOG_PAGE["intro"][lang], view=view, formats=_formats(),
+                           anchors=cached("catalog.anchors", lambda: _anchors(graph)),
+                           tr=CATALOG_TEXT[lang], **page_context(lang))
+
+
+def _respond(name: str, graph: Callable[[], Graph], html: Callable[[], str]) -> Response:
+    """The document ``name`` in the negotiated format, cacheable and conditional on its ETag;
+    its RDF serialisations are made once per state (:func:`cached`)."""
     fmt = _choose()
     if fmt is None:
-        response = current_app.response_class(_page(graph, page),
-                                               content_type="text/html; charset=utf-8")
+        response = current_app.response_class(html(), content_type="text/html; charset=utf-8")
     else:
-        response = current_app.response_class(serialize(graph, fmt), content_type=fmt.content_type)
+        body = cached(f"{name}.{fmt.rdflib_name}", lambda: serialize(graph(), fmt))
+        response = current_app.response_class(body, content_type=fmt.content_type)
     response.vary.add("Accept")
     response.cache_control.public = True
     response.cache_control.max_age = MAX_AGE
@@ -128,22 +153,18 @@ def _respond(graph: Graph, page: Mapping[str, Mapping[str, str]]) -> Response:
     return response.make_conditional(request)
 
 
-def _root() -> str:
-    """The service's public root without its final slash, as the documents' URLs want it."""
-    return public_root().rstrip("/")
-
-
 @bp.get("/.well-known/void")
 def void() -> Response:
     """The VoID description (RFC 5785 well-known location, VoID §7.2)."""
-    build = current_build()
-    return _respond(void_graph(_root(), build, statistics(build)), VOID_PAGE)
+    return _respond("void", void_document, lambda: _page("void", void_document(), VOID_PAGE))
 
 
 @bp.get("/catalog")
 def catalog() -> Response:
-    """The DCAT-AP_IT catalogue."""
-    build = current_build()
-    graph = catalog_graph(_root(), build, statistics(build),
-                          current_app.config.get("CONTACT_EMAIL") or None)
-    return _respond(graph, CATALOG_PAGE)
+    """The DCAT-AP_IT catalogue; for browsers, a page (in the language of the request)."""
+    response = _respond("catalog", catalog_document, _catalog_page)
+    if response.mimetype == HTML:
+        response.headers["Content-Language"] = language()
+        if "lang" not in request.args:
+            response.vary.add("Accept-Language")
+    return response

@@ -50,11 +50,13 @@ from poli_kg.web.base import files
 from poli_kg.web.base.conneg import negotiate
 from poli_kg.web.base.dataset import statistics
 from poli_kg.web.base.dataset_statistics import Part
+from poli_kg.web.base.dataset_terms import CONTENT_TITLE
 from poli_kg.web.base.files import (
-    CHECKSUMS, CONTENT_TEXT, CSVW_METADATA, MAX_AGE, BuildFiles, DownloadFile, current_build,
-    download_url, file_url, sha256_of,
+    CHECKSUMS, CONTENT_TEXT, CSVW_METADATA, FORMATS, MAX_AGE, BuildFiles, DownloadFile,
+    current_build, download_url, file_url, human_size, sha256_of,
 )
-from poli_kg.web.base.site import DEFAULT_LANGUAGE, explicit_language, public_root
+from poli_kg.web.base.pages import page_context
+from poli_kg.web.base.site import language, public_root
 
 __all__ = ["bp", "index_document"]
 
@@ -63,6 +65,10 @@ log = logging.getLogger(__name__)
 
 HTML = "text/html"
 JSON = "application/json"
+FEATURED = ("poli-kg.ttl", "poli-kg.ttl.gz")
+"""The downloads the page shows first: the whole graph in Turtle (and its gzip copy)."""
+GRAPHS = ("complete", "asserted", "inferred")
+"""The graphs the downloads hold, in the order the page groups them."""
 
 LABELS = {
     "it": {
@@ -77,6 +83,15 @@ LABELS = {
         "content": "Contenuto",
         "size": "Dimensione",
         "checksums": "Tutte le impronte (SHA256SUMS, per sha256sum -c)",
+        "whole": "Il grafo intero in Turtle",
+        "whole_intro": "Ontologia, dati e provenienza in un solo file Turtle, leggibile da ogni "
+                       "strumento RDF: il file da cui partire. Le triple inferite sono a parte, "
+                       "qui sotto.",
+        "by_graph": "Per grafo e per formato",
+        "by_graph_intro": "Ogni grafo in ogni sintassi RDF, anche compresso con gzip.",
+        "others": "Altri file",
+        "files_of": "File: {title}",
+        "releases": "Versioni pubblicate, immutabili e da citare",
         "tables": "Tabelle statistiche (CSV on the Web)",
         "tables_intro": "Ogni insieme di osservazioni RDF Data Cube anche come tabella CSV, da "
                         "aprire con un foglio di calcolo, con i metadati CSV on the Web (CSVW) "
@@ -104,6 +119,14 @@ LABELS = {
         "content": "Content",
         "size": "Size",
         "checksums": "All digests (SHA256SUMS, for sha256sum -c)",
+        "whole": "The whole graph in Turtle",
+        "whole_intro": "Ontology, data and provenance in one Turtle file, which every RDF tool "
+                       "reads: the file to start with. The inferred triples come apart, below.",
+        "by_graph": "By graph and by format",
+        "by_graph_intro": "Each graph in each RDF syntax, also gzip-compressed.",
+        "others": "Other files",
+        "files_of": "Files: {title}",
+        "releases": "Published releases, immutable and citable",
         "tables": "Statistical tables (CSV on the Web)",
         "tables_intro": "Each set of RDF Data Cube observations also as a CSV table, to open "
                         "in a spreadsheet, with the CSV on the Web (CSVW) metadata that describe "
@@ -167,14 +190,6 @@ def _entry(root: str, file: DownloadFile,
     return entry
 
 
-def _human_size(size: int) -> str:
-    if size < 1024:
-        return f"{size} B"
-    if size < 1024 * 1024:
-        return f"{size / 1024:.1f} KiB"
-    return f"{size / 1024 / 1024:.1f} MiB"
-
-
 def _index_format() -> str:
     """HTML or JSON: ``?format=`` over ``Accept``."""
     fmt = request.args.get("format")
@@ -190,17 +205,38 @@ def _index_format() -> str:
 
 def _rows(entries: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
     """The index entries as rows of the page, in ``lang``."""
-    return [{**entry, "size": _human_size(entry["bytes"]), "text": entry["description"][lang],
+    return [{**entry, "size": human_size(entry["bytes"], lang), "text": entry["description"][lang],
              "title": entry.get("title", {}).get(lang)}
             for entry in entries]
 
 
-def _index_page(build: BuildFiles, doc: dict[str, Any]) -> str:
-    lang = explicit_language() or DEFAULT_LANGUAGE
-    return render_template("downloads.html", lang=lang, t=LABELS[lang], doc=doc,
-                           rows=_rows(doc["files"], lang), tables=_rows(doc["tables"], lang),
+def _by_graph(rows: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
+    """The downloads grouped by the graph they hold (:data:`GRAPHS` first, in that order, then
+    any other content), each group's files by format, the gzip copy after its file."""
+    order = {fmt.label: n for n, fmt in enumerate(FORMATS.values())}
+    contents = [*GRAPHS, *sorted({r["content"] for r in rows} - set(GRAPHS))]
+    groups = []
+    for content in contents:
+        listed = sorted((r for r in rows if r["content"] == content),
+                        key=lambda r: (order.get(r["format"], len(order)), r["compressed"]))
+        if listed:
+            title = CONTENT_TITLE.get(content, {}).get(lang) or LABELS[lang]["others"]
+            groups.append({"content": content, "title": title,
+                           "text": CONTENT_TEXT[content][lang], "rows": listed})
+    return groups
+
+
+def _index_page(build: BuildFiles, doc: dict[str, Any], lang: str) -> str:
+    rows = _rows(doc["files"], lang)
+    return render_template("downloads.html", tr=LABELS[lang], doc=doc, rows=rows,
+                           featured=[r for r in rows if r["name"] in FEATURED],
+                           groups=_by_graph(rows, lang), tables=_rows(doc["tables"], lang),
                            assets=_rows(doc["assets"], lang),
-                           built=build.built_at.strftime("%Y-%m-%d %H:%M UTC"))
+                           built=build.built_at.strftime("%Y-%m-%d %H:%M UTC"),
+                           built_iso=build.built_at.isoformat(),
+                           releases=f"{request.script_root}/releases/"
+                           if "releases" in current_app.blueprints else None,
+                           **page_context(lang))
 
 
 def _parts(build: BuildFiles) -> dict[tuple[str, str], Part]:
@@ -227,8 +263,12 @@ def index() -> Response:
         response = current_app.response_class(
             json.dumps(doc, indent=2, ensure_ascii=False) + "\n", content_type=JSON)
     else:
-        response = current_app.response_class(_index_page(build, doc),
+        lang = language()
+        response = current_app.response_class(_index_page(build, doc, lang),
                                                content_type="text/html; charset=utf-8")
+        response.headers["Content-Language"] = lang
+        if "lang" not in request.args:
+            response.vary.add("Accept-Language")
     response.vary.add("Accept")
     response.cache_control.public = True
     response.cache_control.max_age = MAX_AGE

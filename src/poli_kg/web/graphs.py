@@ -111,6 +111,7 @@ def graph_page(name: str, iri: URIRef) -> str:
     return render_template(
         "namedgraph.html", gt=GRAPH_PAGE_TEXT[lang], iri=str(iri), title=title,
         description=description, size=format_number(sizes.get(str(iri), 0), lang),
+        size_value=sizes.get(str(iri), 0),
         classes=classes, predicates=predicates,
         others=named_graph_list(store.named_graphs, sizes, lang, current=str(iri)),
         downloads=downloads_for(local_path(str(iri)) or ""),

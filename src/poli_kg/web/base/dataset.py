@@ -48,7 +48,7 @@ Each graph is made in a fixed order of steps, so that equal inputs give equal se
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from rdflib import BNode, Graph, Literal, URIRef
@@ -56,33 +56,58 @@ from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, PROV, RDF, RDFS, SKOS, VO
 from rdflib.term import Node
 
 from poli_kg.namespaces import (
-    BASE, DCATAPIT, EU_FILE_TYPE, EU_FREQUENCY, EU_LANGUAGE, EU_THEME, GRAPH_INFERRED,
+    BASE, DATASET, DCATAPIT, EU_FILE_TYPE, EU_FREQUENCY, EU_LANGUAGE, EU_THEME, GRAPH_INFERRED,
     NAMED_GRAPHS, ONTOLOGY_IRI, SPDX, VCARD, bind_prefixes,
 )
+from poli_kg.store.releases import Release, distribution_iri
+from poli_kg.store.releases import describe as describe_releases
 from poli_kg.web.base import dataset_statistics
+from poli_kg.web.base.dataset_documents import cached, contact_email, releases, root
 from poli_kg.web.base.dataset_statistics import Agent, Part, Statistics, compute_statistics
 from poli_kg.web.base.dataset_terms import (
     ADMS_LICENCE_TYPE, ADMS_PUBLISHER_TYPE, CATALOG, CATALOG_DESCRIPTION, CATALOG_TITLE, CC_BY,
-    CONTACT_POINT, CONTENT_TITLE, COVERAGE_END, COVERAGE_START, CSVW, CSVW_TITLE, DATASET,
-    DCAT_VERSION, DCATAP, DESCRIPTION, DISTRIBUTION, EU_AVAILABILITY, EXTRA_PREFIXES,
-    FREQUENCIES, GRAPH_TITLES, IANA, KEYWORDS, LANGUAGES, LICENCE_NAME, NUTS_PIEMONTE,
-    PART_DESCRIPTION, PART_KEYWORDS, PIEMONTE, PUBLISHER, REPORT_TITLE, SCHEMES, SERVICE,
-    SERVICE_DESCRIPTION, SERVICE_KEYWORDS, SERVICE_TITLE, SPARQL_PROTOCOL, THEME_SCHEME_TITLE,
+    CONTACT_POINT, CONTENT_TITLE, COVERAGE_END, COVERAGE_START, CSVW, CSVW_TITLE,
+    DCAT_HAS_CURRENT_VERSION, DCAT_PREVIOUS_VERSION, DCAT_VERSION, DCATAP, DESCRIPTION,
+    DISTRIBUTION, EU_AVAILABILITY, EXTRA_PREFIXES, FREQUENCIES, GRAPH_TITLES, IANA, KEYWORDS,
+    LANGUAGES, LICENCE_NAME, NUTS_PIEMONTE, PART_DESCRIPTION, PART_KEYWORDS, PIEMONTE,
+    PUBLISHER, RELEASE_DESCRIPTION, REPORT_TITLE, SCHEMES, SERVICE, SERVICE_DESCRIPTION, SERVICE_KEYWORDS, SERVICE_TITLE, SPARQL_PROTOCOL, THEME_SCHEME_TITLE,
     THEMES, TITLE, VOID_TITLE, W3C_FORMATS,
 )
 from poli_kg.web.base.files import (
-    CONTENT_TEXT, CSVW_METADATA, BuildFiles, DownloadFile, download_url, file_url,
+    CONTENT_TEXT, CONTENTS, CSVW_METADATA, BuildFiles, DownloadFile, current_build, download_url,
+    file_url, format_of,
 )
 
 __all__ = [
     "Statistics", "compute_statistics", "statistics", "void_graph", "catalog_graph",
-    "DATASET", "CATALOG", "SERVICE", "CONTACT_POINT",
+    "catalog_document", "void_document", "DATASET", "CATALOG", "SERVICE", "CONTACT_POINT",
 ]
 
 
 def statistics(build: BuildFiles) -> Statistics:
     """The statistics of the current store, computed once per process and build."""
     return dataset_statistics.cached_statistics(build.key)
+
+
+def catalog_document() -> Graph:
+    """The catalogue of the current request (its build, public root, contact e-mail and
+    releases), made once per such state (:func:`~poli_kg.web.base.dataset_documents.cached`);
+    shared, so never to be changed."""
+    def make() -> Graph:
+        build = current_build()
+        return catalog_graph(root(), build, statistics(build), contact_email(), releases())
+
+    return cached("catalog", make)
+
+
+def void_document() -> Graph:
+    """The VoID description of the current request, made once per state (see
+    :func:`catalog_document`)."""
+    def make() -> Graph:
+        build = current_build()
+        return void_graph(root(), build, statistics(build))
+
+    return cached("void", make)
 
 
 # ------------------------------------------------------------------------------ nodes
@@ -296,8 +321,9 @@ class _Shared:
 
 
 def catalog_graph(root: str, build: BuildFiles, stats: Statistics,
-                  contact_email: str | None = None) -> Graph:
-    """The DCAT-AP_IT 2.0 catalogue (also valid DCAT-AP 3.0.1) of the dataset."""
+                  contact_email: str | None = None, releases: Sequence[Release] = ()) -> Graph:
+    """The DCAT-AP_IT 2.0 catalogue (also valid DCAT-AP 3.0.1) of the dataset and its
+    ``releases`` (lowest version first)."""
     graph = _graph()
     publisher_agent, region_agent = _agents(stats)
     publisher = _agent_node(graph, publisher_agent, "poli-kg")
@@ -319,6 +345,7 @@ def catalog_graph(root: str, build: BuildFiles, stats: Statistics,
         _add_source(graph, stats, region_agent)
     _add_distributions(graph, build, shared)
     _add_parts(graph, build, stats, shared, period)
+    _add_releases(graph, build, releases, shared, period)
     _add_service(graph, shared)
     return graph
 
@@ -401,15 +428,7 @@ def _add_dataset(graph: Graph, build: BuildFiles, shared: _Shared, period: BNode
         graph.add((ds, DCAT.theme, theme))
     for keyword, lang in KEYWORDS:
         graph.add((ds, DCAT.keyword, Literal(keyword, lang=lang)))
-    for role in (DCTERMS.publisher, DCTERMS.rightsHolder, DCTERMS.creator):
-        graph.add((ds, role, shared.publisher))
-    graph.add((ds, DCAT.contactPoint, shared.contact))
-    graph.add((ds, DCTERMS.accrualPeriodicity, _frequency(graph, None)))
-    for language in shared.languages:
-        graph.add((ds, DCTERMS.language, language))
-    graph.add((ds, DCTERMS.spatial, NUTS_PIEMONTE))
-    graph.add((ds, DCTERMS.spatial, PIEMONTE))
-    graph.add((ds, DCTERMS.temporal, period))
+    _add_record(graph, ds, shared, period, _frequency(graph, None))
     graph.add((ds, DCTERMS.issued, shared.issued))
     graph.add((ds, DCTERMS.modified, shared.modified))
     graph.add((ds, DCTERMS.conformsTo, ontology))
@@ -528,15 +547,7 @@ def _add_part(graph: Graph, part: Part, shared: _Shared, period: BNode) -> URIRe
         graph.add((node, DCAT.theme, _concept(graph, theme, THEMES.get(code, {"": code}))))
     for keyword in part.keywords or [Literal(k, lang=lang) for k, lang in PART_KEYWORDS]:
         graph.add((node, DCAT.keyword, keyword))
-    for role in (DCTERMS.publisher, DCTERMS.rightsHolder, DCTERMS.creator):
-        graph.add((node, role, shared.publisher))
-    graph.add((node, DCAT.contactPoint, shared.contact))
-    graph.add((node, DCTERMS.accrualPeriodicity, _frequency(graph, part.frequency)))
-    for language in shared.languages:
-        graph.add((node, DCTERMS.language, language))
-    for place in (NUTS_PIEMONTE, PIEMONTE):
-        graph.add((node, DCTERMS.spatial, place))
-    graph.add((node, DCTERMS.temporal, period))
+    _add_record(graph, node, shared, period, _frequency(graph, part.frequency))
     graph.add((node, DCTERMS.issued, part.issued or shared.issued))
     graph.add((node, DCTERMS.modified, part.modified or shared.modified))
     if part.version:
@@ -570,3 +581,80 @@ def _add_service(graph: Graph, shared: _Shared) -> None:
         graph.add((service, DCAT.theme, theme))
     for keyword, lang in SERVICE_KEYWORDS:
         graph.add((service, DCAT.keyword, Literal(keyword, lang=lang)))
+
+
+def _add_record(graph: Graph, node: URIRef, shared: _Shared, period: BNode,
+                frequency: URIRef) -> None:
+    """What a dataset of the catalogue shares with the dataset: agents, contact, update
+    frequency, languages and coverage."""
+    for role in (DCTERMS.publisher, DCTERMS.rightsHolder, DCTERMS.creator):
+        graph.add((node, role, shared.publisher))
+    graph.add((node, DCAT.contactPoint, shared.contact))
+    graph.add((node, DCTERMS.accrualPeriodicity, frequency))
+    for language in shared.languages:
+        graph.add((node, DCTERMS.language, language))
+    for place in (NUTS_PIEMONTE, PIEMONTE):
+        graph.add((node, DCTERMS.spatial, place))
+    graph.add((node, DCTERMS.temporal, period))
+
+
+# ------------------------------------------------------------------------------ releases
+
+def _add_releases(graph: Graph, build: BuildFiles, releases: Sequence[Release],
+                  shared: _Shared, period: BNode) -> None:
+    """The releases as datasets of the catalogue, versions of the dataset (their DCAT 3
+    description, :func:`poli_kg.store.releases.describe`, with what DCAT-AP_IT asks for), and
+    the live data as the head of the series: it has the latest release as its current version
+    when it was built from the same inputs, else as its previous version."""
+    if not releases:
+        return
+    for triple in describe_releases(releases, shared.root):
+        graph.add(triple)
+    for release in releases:
+        _add_release(graph, release, shared, period)
+    latest = releases[-1]
+    live_inputs = build.info.get("inputs_sha256")
+    same = live_inputs is not None and live_inputs == (latest.info.get("build") or {}).get(
+        "inputs_sha256")
+    graph.add((DATASET, DCAT_HAS_CURRENT_VERSION if same else DCAT_PREVIOUS_VERSION, latest.iri))
+
+
+def _add_release(graph: Graph, release: Release, shared: _Shared, period: BNode) -> None:
+    """One release: a dcatapit:Dataset of the catalogue, with its distributions."""
+    node = release.iri
+    issued = Literal(release.issued.isoformat(), datatype=XSD.dateTime)
+    _types(graph, node, DCATAPIT.Dataset)
+    graph.add((CATALOG, DCAT.dataset, node))
+    graph.add((node, DCTERMS.identifier, Literal(str(node))))
+    day = release.issued.date().isoformat()
+    _texts(graph, node, DCTERMS.description, {
+        lang: text.format(version=release.version, issued=day)
+        for lang, text in RELEASE_DESCRIPTION.items()})
+    for theme in shared.themes:
+        graph.add((node, DCAT.theme, theme))
+    for keyword, lang in KEYWORDS:
+        graph.add((node, DCAT.keyword, Literal(keyword, lang=lang)))
+    _add_record(graph, node, shared, period, _frequency(graph, str(EU_FREQUENCY.NEVER)))
+    graph.add((node, DCTERMS.modified, issued))
+    for page in graph.objects(node, DCAT.landingPage):
+        _document(graph, page)
+    for standard in graph.objects(node, DCTERMS.conformsTo):
+        _types(graph, standard, DCTERMS.Standard, DCATAPIT.Standard)
+        graph.add((standard, DCTERMS.identifier, Literal(str(standard))))
+    prefix = str(distribution_iri(release.version, ""))
+    for dist in list(graph.objects(node, DCAT.distribution)):
+        _add_release_distribution(graph, dist, str(dist).removeprefix(prefix), shared.licence)
+
+
+def _add_release_distribution(graph: Graph, dist: Node, name: str, licence: URIRef) -> None:
+    """A release's file as DCAT-AP_IT wants a distribution: typed, with its EU file type,
+    licence, availability and typed media type."""
+    _types(graph, dist, DCATAPIT.Distribution)
+    _texts(graph, dist, DCTERMS.description, CONTENT_TEXT[CONTENTS.get(name, "other")])
+    graph.add((dist, DCTERMS["format"], _file_type(graph, format_of(name).eu_file_type)))
+    graph.add((dist, DCTERMS.license, licence))
+    graph.add((dist, DCATAP.availability,
+               _concept(graph, EU_AVAILABILITY.STABLE, {"en": "stable"})))
+    for media in list(graph.objects(dist, DCAT.mediaType)):
+        _types(graph, media, DCTERMS.MediaType, DCTERMS.MediaTypeOrExtent)
+    graph.add((SPDX.checksumAlgorithm_sha256, RDF.type, SPDX.ChecksumAlgorithm))

@@ -11,12 +11,11 @@ from rdflib import Namespace, URIRef
 from rdflib.namespace import DCAT
 
 from poli_kg.namespaces import (
-    BASE, EU_FILE_TYPE, EU_FREQUENCY, EU_LANGUAGE, EU_THEME, GRAPH_DATA, GRAPH_INFERRED,
+    BASE, DATASET, EU_FILE_TYPE, EU_FREQUENCY, EU_LANGUAGE, EU_THEME, GRAPH_DATA, GRAPH_INFERRED,
     GRAPH_ONTOLOGY, GRAPH_PROVENANCE, ID,
 )
 
 # -- what the documents describe
-DATASET = URIRef(BASE + "dataset")
 CATALOG = URIRef(BASE + "catalog")
 SERVICE = URIRef(BASE + "dataset/service/sparql")
 CONTACT_POINT = URIRef(BASE + "catalog#contact-point")
@@ -34,7 +33,10 @@ W3C_FORMATS = Namespace("http://www.w3.org/ns/formats/")
 ADMS_LICENCE_TYPE = Namespace("http://purl.org/adms/licencetype/")
 ADMS_PUBLISHER_TYPE = Namespace("http://purl.org/adms/publishertype/")
 EU_AVAILABILITY = Namespace("http://publications.europa.eu/resource/authority/planned-availability/")
-DCAT_VERSION = URIRef(str(DCAT) + "version")  # DCAT 3; not in rdflib's closed DCAT namespace
+# DCAT 3 terms, not in rdflib's closed DCAT namespace
+DCAT_VERSION = URIRef(str(DCAT) + "version")
+DCAT_HAS_CURRENT_VERSION = URIRef(str(DCAT) + "hasCurrentVersion")
+DCAT_PREVIOUS_VERSION = URIRef(str(DCAT) + "previousVersion")
 NUTS_PIEMONTE = URIRef("http://data.europa.eu/nuts/code/ITC1")
 PIEMONTE = ID["luogo/piemonte"]
 CC_BY = URIRef("https://creativecommons.org/licenses/by/4.0/")
@@ -110,12 +112,23 @@ THEMES = {
     "TECH": {"it": "Scienza e tecnologia", "en": "Science and technology"},
     "GOVE": {"it": "Governo e settore pubblico", "en": "Government and public sector"},
 }
-FREQUENCIES = {"IRREG": {"it": "irregolare", "en": "irregular"}}
+FREQUENCIES = {"IRREG": {"it": "irregolare", "en": "irregular"},
+               "NEVER": {"it": "mai", "en": "never"}}
 """Update frequencies the catalogue can name (EU frequency codes), with their labels."""
 LANGUAGES = {
     "ITA": {"it": "italiano", "en": "Italian"},
     "ENG": {"it": "inglese", "en": "English"},
 }
+RELEASE_DESCRIPTION = {
+    "it": "Versione {version} di poli-kg, pubblicata il {issued}: una copia immutabile del grafo "
+          "così com'era allora (i dump RDF, con le loro impronte SHA-256), da citare per "
+          "riferirsi a quei dati.",
+    "en": "Release {version} of poli-kg, published on {issued}: an immutable copy of the graph "
+          "as it was then (the RDF dumps, with their SHA-256 digests), to cite when referring "
+          "to that data.",
+}
+"""Description of a release (``{version}``, ``{issued}``: its version and date); its notes
+(``adms:versionNotes``) say what changed."""
 CONTENT_TITLE = {
     "complete": {"it": "Dataset completo", "en": "Complete dataset"},
     "asserted": {"it": "Triple asserite", "en": "Asserted triples"},

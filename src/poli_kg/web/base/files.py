@@ -55,7 +55,7 @@ from poli_kg.store.current import get_store
 __all__ = [
     "BuildFiles", "BuildUnavailable", "DownloadFile", "FileFormat", "FORMATS", "CONTENTS",
     "CONTENT_TEXT", "CHECKSUMS", "CSVW_METADATA", "MAX_AGE", "current_build", "download_url",
-    "file_url", "format_of", "init_app", "load_build", "sha256_of",
+    "file_url", "format_of", "human_size", "init_app", "load_build", "sha256_of",
 ]
 
 log = logging.getLogger(__name__)
@@ -449,3 +449,16 @@ def file_url(root: str, file: DownloadFile) -> str:
     if file.name.startswith(ASSETS_DIR + "/"):
         return f"{root}/{file.name}"
     return download_url(root, file.name)
+
+
+def human_size(size: int, lang: str) -> str:
+    """A file's size for reading: ``812 B``, ``1,5 KiB`` (it) / ``1.5 KiB`` (en), ``2.3 MiB``."""
+    if size < 1024:
+        return f"{size} B"
+    value, unit = size / 1024, "KiB"
+    for bigger in ("MiB", "GiB"):
+        if value < 1024:
+            break
+        value, unit = value / 1024, bigger
+    text = f"{value:.1f}"
+    return f"{text.replace('.', ',') if lang == 'it' else text} {unit}"

@@ -74,10 +74,10 @@ EXEMPT_PATHS = frozenset({"/healthz"})
 CSP_HTML = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
             "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
 CSP_OTHER = "default-src 'none'; frame-ancestors 'none'"
-INLINE_STYLE_ENDPOINTS = frozenset({"querypage.query_page", "sparql.endpoint", "home.home"})
-# Pages other sites may frame: OpenRefine shows the reconciliation preview card in an iframe.
-FRAMEABLE_ENDPOINTS = frozenset({"reconcile.preview"})
+INLINE_STYLE_ENDPOINTS = frozenset({"querypage.query_page", "sparql.endpoint"})
 """Endpoints that may render the query page (its editor inserts ``<style>`` elements)."""
+FRAMEABLE_ENDPOINTS = frozenset({"reconcile.preview"})
+"""Pages other sites may frame: OpenRefine shows the reconciliation preview card in an iframe."""
 REFERRER_POLICY = "strict-origin-when-cross-origin"
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 

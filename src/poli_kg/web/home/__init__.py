@@ -44,7 +44,8 @@ HOME_TEXT = {
         "poles": "I sette Poli di Innovazione", "pole": "Polo", "area": "Area tematica",
         "manager": "Soggetto gestore", "website": "Sito web",
         "figures": "I dati in sintesi",
-        "figures_hint": "Grafici generati dal grafo con SPARQL a ogni richiesta; un clic su una barra apre l'osservazione e la frase della fonte.",
+        "figures_hint": "Grafici generati dal grafo con SPARQL a ogni richiesta; nella tabella di ogni grafico ciascuna cifra apre la sua osservazione e la frase della fonte.",
+        "figures_table": "Le cifre in tabella",
         "graphs": "Grafi con nome", "graph": "Grafo", "total": "Totale",
     },
     "en": {
@@ -61,7 +62,8 @@ HOME_TEXT = {
         "poles": "The seven innovation clusters", "pole": "Cluster", "area": "Thematic area",
         "manager": "Managing body", "website": "Website",
         "figures": "Key figures",
-        "figures_hint": "Charts drawn from the graph with SPARQL on every request; click a bar to open the observation and the sentence of the source.",
+        "figures_hint": "Charts drawn from the graph with SPARQL on every request; in each chart's table every figure opens its observation and the sentence of the source.",
+        "figures_table": "The figures as a table",
         "graphs": "Named graphs", "graph": "Graph", "total": "Total",
     },
 }

@@ -7,7 +7,12 @@ asking for HTML without a query.
 The page is server-rendered and works without JavaScript (a plain GET form to
 ``/sparql``); ``static/js/query.js`` turns the textarea into the YASGUI editor, runs the
 examples in place, keeps the download links in step with the editor and says when a result
-was truncated (``X-Result-Truncated``).  The page lists the predefined prefixes
+was truncated (``X-Result-Truncated``).  The editor completes prefixes, and this dataset's
+classes and properties (``/query/terms.json``); results are written for reading in the page
+language, IRIs by their labels (``/query/labels.json``: both in
+:mod:`~poli_kg.web.sparql.lookup`, nothing is asked of another host); the examples' language
+filters follow the page language (:meth:`~poli_kg.web.sparql.examples.Example.query_in`).
+The page lists the predefined prefixes
 (:data:`~poli_kg.web.sparql.prologue.PREDEFINED`), which queries may use undeclared. Configuration
 reaches the script through a ``<script type="application/json">`` block, so the page
 needs no inline script (compatible with ``Content-Security-Policy: script-src 'self'``).
@@ -29,9 +34,15 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, make_response, render_template, request
+from rdflib.namespace import XSD
+from werkzeug.exceptions import ServiceUnavailable
 
-from poli_kg.namespaces import BASE, PREFIXES, sparql_prologue
+from poli_kg.namespaces import BASE, EU_CURRENCY, PREFIXES, UNIT, sparql_prologue
+from poli_kg.store.current import get_store
+from poli_kg.store.search import SearchIndex, SearchUnavailable, get_index
+from poli_kg.web.base.numbers import MONTHS
 from poli_kg.web.base.site import DEFAULT_LANGUAGE, explicit_language, language
+from poli_kg.web.sparql import lookup
 from poli_kg.web.sparql.examples import DEFAULT_QUERIES_DIR, Example, load_examples
 from poli_kg.web.sparql.prologue import PREDEFINED
 
@@ -57,6 +68,15 @@ FORMATS_BY_QUERY_TYPE = {
     "SELECT": RESULT_DOWNLOADS, "ASK": RESULT_DOWNLOADS,
     "CONSTRUCT": GRAPH_DOWNLOADS, "DESCRIBE": GRAPH_DOWNLOADS,
 }
+
+UNITS = {
+    "euro": {"iris": [str(EU_CURRENCY.EUR)], "names": ["euro", "eur", "€"]},
+    "percent": {"iris": [str(UNIT.PERCENT)],
+                "names": ["per cento", "percentuale", "percent", "percentage", "%"]},
+}
+"""Units the results' numbers are written with (``1.194,50 €``, ``30 %``): a row whose one number
+stands beside one of these units, as an IRI or by its name (the graph's ``rdfs:label``, any
+case), or a column whose name says ``percent``/``euro``."""
 
 LABELS = {
     "it": {
@@ -84,6 +104,8 @@ LABELS = {
         "prefixes": "Prefissi predefiniti",
         "prefixes_hint": "Si possono usare senza dichiararli: l'endpoint aggiunge il PREFIX "
                          "che manca. Un PREFIX della query prevale sempre.",
+        "raw": "Mostra i valori grezzi",
+        "yes": "sì", "no": "no",
         "truncated": "Risultato troncato: l'endpoint restituisce al massimo {limit} risultati "
                      "per query e questa ne ha di più. Per leggere gli altri usa ORDER BY con "
                      "LIMIT {limit} OFFSET {limit}, poi OFFSET {limit2} e così via.",
@@ -117,6 +139,8 @@ LABELS = {
         "prefixes": "Predefined prefixes",
         "prefixes_hint": "Usable without declaring them: the endpoint adds the missing PREFIX. "
                          "A PREFIX of the query always wins.",
+        "raw": "Show raw values",
+        "yes": "yes", "no": "no",
         "truncated": "Result truncated: the endpoint returns at most {limit} results per query, "
                      "and this one has more. To read the rest, use ORDER BY with LIMIT {limit} "
                      "OFFSET {limit}, then OFFSET {limit2} and so on.",
@@ -209,7 +233,7 @@ def _editor_query(examples: list[Example], lang: str) -> tuple[Example | None, s
     selected = by_name.get(request.args.get("example", ""))
     given = request.args.get("query", "")
     if selected is not None:
-        return selected, selected.query, True
+        return selected, selected.query_in(lang), True
     if given.strip():
         return None, given, True
     return None, default_query(lang), False
@@ -230,10 +254,16 @@ def _script_config(endpoint: str, lang: str, autorun: bool, examples: list[Examp
             kind: [{"format": fmt, "label": label, "ext": ext} for fmt, label, ext in formats]
             for kind, formats in FORMATS_BY_QUERY_TYPE.items()
         },
-        "examples": {example.name: example.query for example in examples},
+        "examples": {example.name: example.query_in(lang) for example in examples},
         "max_results": int(current_app.config.get("MAX_RESULTS", 10_000)),
-        "labels": {key: labels[key]
-                   for key in ("running", "done", "failed", "download_hint", "truncated")},
+        "terms_url": request.script_root + "/query/terms.json",
+        "labels_url": request.script_root + "/query/labels.json",
+        "max_label_iris": lookup.MAX_IRIS,
+        "units": UNITS,
+        "xsd": str(XSD),
+        "months": MONTHS[lang],
+        "labels": {key: labels[key] for key in
+                   ("running", "done", "failed", "download_hint", "truncated", "yes", "no")},
     }
 
 
@@ -279,3 +309,23 @@ def _url_with(**changes) -> str:
 def query_page() -> Response:
     """The query page at ``/query``."""
     return render_query_page()
+
+
+def _search_index() -> SearchIndex:
+    """The build's search index, which names the graph's terms (503 when there is none)."""
+    try:
+        return get_index(get_store().build)
+    except SearchUnavailable as exc:
+        raise ServiceUnavailable("The graph's index of names is not available.") from exc
+
+
+@bp.get("/query/terms.json")
+def terms() -> Response:
+    """The classes and properties of the graph, for the editor's completion."""
+    return lookup.terms_response(_search_index())
+
+
+@bp.route("/query/labels.json", methods=["GET", "POST"])
+def labels() -> Response:
+    """The labels of a batch of IRIs, for the results."""
+    return lookup.labels_response(_search_index())

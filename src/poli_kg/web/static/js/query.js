@@ -2,6 +2,13 @@
  * viewer (Yasr), runs the example queries in place and keeps the download links in step
  * with the editor. Without this script (or without YASGUI) the page stays a plain GET
  * form to the endpoint. Configuration comes from <script id="qp-config" type="application/json">.
+ *
+ * Everything the editor completes and the results show comes from this server: prefixes
+ * from the page's configuration, classes and properties from /query/terms.json, labels of
+ * the results' IRIs from /query/labels.json (YASGUI's own completers, which ask Linked Open
+ * Vocabularies, are never enabled). Results are written for reading in the page language
+ * (numbers, dates, euro amounts, percentages; IRIs by their label, linked to their page);
+ * the "raw values" switch shows them as the endpoint sent them.
  */
 (function () {
   "use strict";
@@ -65,6 +72,83 @@
     Yasqe.defineMode("sparql11", predefinedMode);
   }
 
+  // Classes and properties of the dataset, asked for once, when first completed.
+  var termsPromise = null;
+  var termsByIri = {};
+  function datasetTerms() {
+    if (!termsPromise) {
+      termsPromise = fetch(config.terms_url, { headers: { Accept: "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : { classes: [], properties: [] }; })
+        .then(function (terms) {
+          terms.classes.concat(terms.properties).forEach(function (t) { termsByIri[t.iri] = t; });
+          return terms;
+        })
+        .catch(function () { return { classes: [], properties: [] }; });
+    }
+    return termsPromise;
+  }
+
+  function fold(text) {
+    return String(text).normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
+  }
+  function termLabel(term) {
+    return term.label[config.lang] || term.label[config.lang === "en" ? "it" : "en"] || "";
+  }
+  // A term matches what was typed: the beginning of its IRI or prefixed name, or (for a bare
+  // word) the beginning of its local name or of a word of its label.
+  function termMatches(term, typed) {
+    var wanted = fold(typed);
+    if (!wanted) return true;
+    if (fold(term.iri).indexOf(wanted) === 0) return true;
+    if (term.prefixed && fold(term.prefixed).indexOf(wanted) === 0) return true;
+    if (/[:/<#]/.test(typed)) return false;
+    var local = term.iri.split(/[#/]/).pop();
+    if (fold(local).indexOf(wanted) === 0) return true;
+    return fold(termLabel(term)).split(/[^a-z0-9]+/).some(function (w) {
+      return w.indexOf(wanted) === 0;
+    }) || fold(termLabel(term)).indexOf(wanted) === 0;
+  }
+  var MAX_SUGGESTIONS = 50;
+  var hintTerms = {};
+  function termCompleter(base, name, kind) {
+    Yasqe.forkAutocompleter(base, {
+      name: name,
+      autoShow: true,
+      persistenceId: null,
+      get: function (_yasqe, token) {
+        return datasetTerms().then(function (terms) {
+          var typed = (token && token.autocompletionString) || "";
+          return terms[kind].filter(function (t) { return termMatches(t, typed); })
+            .slice(0, MAX_SUGGESTIONS).map(function (t) { return t.iri; });
+        });
+      },
+      // The completion is written with the query's prefix, else a predefined one, else <IRI>.
+      postProcessSuggestion: function (_yasqe, token, iri) {
+        var term = termsByIri[iri];
+        var text;
+        if (token.tokenPrefix && token.tokenPrefixUri && iri.indexOf(token.tokenPrefixUri) === 0) {
+          text = token.tokenPrefix + iri.slice(token.tokenPrefixUri.length);
+        } else {
+          text = term && term.prefixed ? term.prefixed : "<" + iri + ">";
+        }
+        hintTerms[text] = term;
+        return text;
+      },
+      postprocessHints: function (_yasqe, hints) {
+        return hints.map(function (hint) {
+          var term = hintTerms[hint.text];
+          if (term) {
+            var label = termLabel(term);
+            hint.displayText = hint.text + (label ? " \u2014 " + label : "") + " (" + term.count + ")";
+          }
+          return hint;
+        });
+      }
+    }, false);
+  }
+  if (!Yasqe.Autocompleters["poliClasses"]) termCompleter("class", "poliClasses", "classes");
+  if (!Yasqe.Autocompleters["poliProperties"]) termCompleter("property", "poliProperties", "properties");
+
   var yasqe = new Yasqe(editorEl, {
     value: textarea.value,
     persistenceId: null,
@@ -72,7 +156,7 @@
     createShareableLink: function (instance) {
       return pageUrl({ query: instance.getValue() });
     },
-    autocompleters: ["poliPrefixes", "variables"],
+    autocompleters: ["poliPrefixes", "variables", "poliClasses", "poliProperties"],
     editorHeight: "360px",
     collapsePrefixesOnLoad: !config.autorun,
     resizeable: true,
@@ -107,6 +191,193 @@
       return prefixes;
     }
   };
+
+  // -- results for reading ---------------------------------------------------------------
+  var XSD = config.xsd;
+  var INTEGERS = ["integer", "int", "long", "short", "byte", "nonNegativeInteger",
+    "positiveInteger", "nonPositiveInteger", "negativeInteger", "unsignedLong", "unsignedInt",
+    "unsignedShort", "unsignedByte"];
+  var DECIMALS = ["decimal", "double", "float"];
+  var rawToggle = document.getElementById("qp-raw");
+  var iriLabels = {};
+  var cellUnits = new WeakMap();  // binding -> "euro" | "percent"
+
+  function escapeHtml(text) {
+    return String(text).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
+  }
+  function datatypeName(binding) {
+    var dt = binding.datatype || "";
+    return dt.indexOf(XSD) === 0 ? dt.slice(XSD.length) : null;
+  }
+  function isNumber(binding) {
+    var name = binding && binding.type !== "uri" && datatypeName(binding);
+    return !!name && (INTEGERS.indexOf(name) >= 0 || DECIMALS.indexOf(name) >= 0);
+  }
+
+  // 1194 -> "1.194" (it) / "1,194" (en); 49.80 -> "49,8" / "49.8"; null if not a plain number.
+  function formatNumber(lexical, decimals) {
+    var text = String(lexical).trim();
+    if (!/^[+-]?(\d+\.?\d*|\.\d+)$/.test(text)) {
+      var value = Number(text);
+      if (!isFinite(value) || Math.abs(value) >= 1e21) return null;
+      text = String(value);
+      if (!/^[+-]?(\d+\.?\d*|\.\d+)$/.test(text)) return null;
+    }
+    var sign = text[0] === "-" ? "-" : "";
+    text = text.replace(/^[+-]/, "");
+    var parts = text.split(".");
+    var whole = (parts[0] || "0").replace(/^0+(?=\d)/, "");
+    var fraction = (parts[1] || "").replace(/0+$/, "");
+    if (decimals && fraction) fraction = (fraction + "00").slice(0, decimals);
+    var it = config.lang === "it";
+    whole = whole.replace(/\B(?=(\d{3})+(?!\d))/g, it ? "." : ",");
+    return sign + whole + (fraction ? (it ? "," : ".") + fraction : "");
+  }
+  function formatAmount(lexical, unit) {
+    var it = config.lang === "it";
+    var number = formatNumber(lexical, unit === "euro" ? 2 : 0);
+    if (number === null) return null;
+    if (unit === "euro") return it ? number + "\u00a0\u20ac" : "\u20ac" + number;
+    if (unit === "percent") return it ? number + "\u00a0%" : number + "%";
+    return number;
+  }
+  // 2017-05-03 -> "3 maggio 2017" / "3 May 2017"; a time of day is added after a comma.
+  function formatDate(lexical, name) {
+    var m = /^(-?\d{4,})-(\d{2})(?:-(\d{2}))?(?:T(\d{2}):(\d{2}))?/.exec(lexical);
+    if (!m) return null;
+    var month = config.months[parseInt(m[2], 10) - 1];
+    if (!month) return null;
+    if (name === "gYearMonth") return month + " " + m[1];
+    var text = parseInt(m[3], 10) + " " + month + " " + m[1];
+    return name === "dateTime" && m[4] ? text + ", " + m[4] + ":" + m[5] : text;
+  }
+  function literalHtml(binding) {
+    var value = binding.value;
+    var name = datatypeName(binding);
+    var unit = cellUnits.get(binding);
+    var text = null;
+    if (isNumber(binding)) text = formatAmount(value, unit);
+    if (text !== null) return '<data value="' + escapeHtml(value) + '">' + escapeHtml(text) + "</data>";
+    if (name === "date" || name === "dateTime" || name === "gYearMonth") {
+      text = formatDate(value, name);
+      if (text !== null) {
+        return '<time datetime="' + escapeHtml(value) + '">' + escapeHtml(text) + "</time>";
+      }
+    }
+    if (name === "boolean" && (value === "true" || value === "false" || value === "1" || value === "0")) {
+      return escapeHtml(value === "true" || value === "1" ? config.labels.yes : config.labels.no);
+    }
+    var lang = binding["xml:lang"];
+    return lang ? '<span lang="' + escapeHtml(lang) + '">' + escapeHtml(value) + "</span>"
+      : escapeHtml(value);
+  }
+  function prefixedName(iri) {
+    var best = null;
+    Object.keys(config.prefixes).forEach(function (p) {
+      var ns = config.prefixes[p];
+      if (iri.indexOf(ns) === 0 && (!best || ns.length > config.prefixes[best].length)) best = p;
+    });
+    if (!best) return null;
+    var local = iri.slice(config.prefixes[best].length);
+    return /^[\w.-]*$/.test(local) ? best + ":" + local : null;
+  }
+  // An IRI by its label (else its prefixed name), linked to its page on this host when ours.
+  function iriHtml(iri) {
+    var local = iri.indexOf(base) === 0;
+    var href = local ? config.root + iri.slice(base.length) : iri;
+    var text = iriLabels[iri] || prefixedName(iri) || iri;
+    return '<a class="iri' + (local ? " qp-local-iri" : "") + '" href="' + escapeHtml(href) +
+      '" title="' + escapeHtml(iri) + '" target="_blank" rel="noopener">' + escapeHtml(text) + "</a>";
+  }
+  function readableCell(binding) {
+    if (binding.type === "uri") return iriHtml(binding.value);
+    if (binding.type === "bnode") return escapeHtml("_:" + binding.value);
+    return literalHtml(binding);
+  }
+
+  // The unit of each number: the row's one unit (an IRI or its name) when the row has one
+  // number, or the column's name (…percent…, …euro…).
+  var unitByIri = {}, unitByName = {};
+  Object.keys(config.units).forEach(function (unit) {
+    config.units[unit].iris.forEach(function (iri) { unitByIri[iri] = unit; });
+    config.units[unit].names.forEach(function (name) { unitByName[fold(name)] = unit; });
+  });
+  function unitOf(binding) {
+    if (!binding) return null;
+    if (binding.type === "uri") return unitByIri[binding.value] || null;
+    return unitByName[fold(binding.value).trim()] || null;
+  }
+  function columnUnit(name) {
+    if (/percen|pct/i.test(name)) return "percent";
+    if (/euro|importo|amount/i.test(name)) return "euro";
+    return null;
+  }
+  function annotateUnits(results) {
+    var vars = (results && results.getVariables && results.getVariables()) || [];
+    var rows = (results && results.getBindings && results.getBindings()) || [];
+    rows.forEach(function (row) {
+      var numbers = vars.filter(function (v) { return isNumber(row[v]); });
+      var units = vars.map(function (v) { return unitOf(row[v]); }).filter(Boolean);
+      numbers.forEach(function (v) {
+        var unit = columnUnit(v) || (numbers.length === 1 && units.length === 1 ? units[0] : null);
+        if (unit) cellUnits.set(row[v], unit);
+      });
+    });
+  }
+
+  // Yasr's table writes cells through getCellContent: read them unless raw values are asked.
+  var Table = window.Yasgui.Yasr.plugins && window.Yasgui.Yasr.plugins.table;
+  if (Table && !Table.prototype.poliReadable) {
+    var rawCell = Table.prototype.getCellContent;
+    var rawDraw = Table.prototype.draw;
+    Table.prototype.getCellContent = function (binding, prefixes) {
+      if (rawToggle && rawToggle.checked) return rawCell.call(this, binding, prefixes);
+      return "<div><span" + (binding.type === "uri" ? "" : ' class="nonIri"') + ">" +
+        readableCell(binding) + "</span></div>";
+    };
+    Table.prototype.draw = function () {
+      annotateUnits(this.yasr.results);
+      return rawDraw.apply(this, arguments);
+    };
+    Table.prototype.poliReadable = true;
+  }
+
+  // The labels of the IRIs of a SELECT result, asked for in one request before it is drawn.
+  function fetchLabels(response) {
+    var iris = [];
+    try {
+      var bindings = JSON.parse(response.content).results.bindings;
+      var seen = {};
+      bindings.forEach(function (row) {
+        Object.keys(row).forEach(function (v) {
+          var b = row[v];
+          if (b.type === "uri" && !seen[b.value] && !(b.value in iriLabels)) {
+            seen[b.value] = true;
+            iris.push(b.value);
+          }
+        });
+      });
+    } catch (e) {
+      return Promise.resolve();
+    }
+    if (!iris.length) return Promise.resolve();
+    return fetch(config.labels_url, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify({ iris: iris.slice(0, config.max_label_iris), lang: config.lang })
+    }).then(function (r) { return r.ok ? r.json() : { labels: {} }; })
+      .then(function (answer) {
+        Object.keys(answer.labels || {}).forEach(function (iri) { iriLabels[iri] = answer.labels[iri]; });
+      })
+      .catch(function () { /* the IRIs stay shown by their prefixed names */ });
+  }
+
+  if (rawToggle) {
+    document.getElementById("qp-raw-switch").hidden = false;
+    rawToggle.addEventListener("change", function () { if (yasr && yasr.results) yasr.draw(); });
+  }
 
   // IRIs of the dataset (under the base IRI) are served by this host: link them locally.
   // Links open in a new tab (Yasr's default), so the results stay where they are.
@@ -150,13 +421,19 @@
     noticeEl.hidden = true;
     resultsEl.setAttribute("aria-busy", "true");
   });
+  var responses = 0;  // a response drawn late (its labels took long) never hides a newer one
   yasqe.on("queryResponse", function (_instance, response, duration) {
-    showTruncation(response);
-    getYasr().setResponse(response, duration);
-    resultsEl.removeAttribute("aria-busy");
     var failed = response instanceof Error || (response && response.ok === false);
-    if (failed) setStatus(config.labels.failed, "error");
-    else setStatus(config.labels.done.replace("{ms}", String(duration)), "ok");
+    var labelled = failed ? Promise.resolve() : fetchLabels(response);
+    var number = ++responses;
+    labelled.then(function () {
+      if (number !== responses) return;
+      showTruncation(response);
+      getYasr().setResponse(response, duration);
+      resultsEl.removeAttribute("aria-busy");
+      if (failed) setStatus(config.labels.failed, "error");
+      else setStatus(config.labels.done.replace("{ms}", String(duration)), "ok");
+    });
   });
 
   // Download links for the editor's query, in the formats that suit its form.
