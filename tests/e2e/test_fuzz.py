@@ -222,6 +222,7 @@ PATHS_WITH_ACCEPT = st.sampled_from([
     "/catalog", "/.well-known/void", "/dataset", "/shapes", "/nowhere",
     "/search?q=mesap", "/search?q=citt%C3%A0&format=json", "/search", "/reconcile",
     "/reconcile/suggest/entity?prefix=tor", "/reconcile/preview?id=x", "/releases/",
+    "/query/terms.json", "/query/labels.json?iri=https://w3id.org/poli-kg/id/polo/mesap",
 ])
 
 
@@ -254,7 +255,8 @@ PARAMETERS = st.lists(st.tuples(
 @given(params=PARAMETERS, method=st.sampled_from(["GET", "POST"]),
        path=st.sampled_from(["/sparql", "/query", "/downloads/", "/catalog", "/.well-known/void",
                              "/", "/id/polo/mesap", "/ontology", "/search", "/reconcile",
-                             "/reconcile/suggest/entity", "/reconcile/preview", "/releases/"]))
+                             "/reconcile/suggest/entity", "/reconcile/preview", "/releases/",
+                             "/query/terms.json", "/query/labels.json"]))
 def test_duplicate_and_missing_parameters(fuzz_client, params, method, path):
     encoded = urlencode(params, encoding="utf-8", errors="surrogatepass")
     if method == "GET":

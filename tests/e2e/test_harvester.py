@@ -14,7 +14,10 @@ DCAT-AP_IT harvester and its users rely on:
   conversion is exactly the observations of the harvested RDF;
 * each NDC semantic asset parses, describes the catalogue's dataset, and the download URLs
   it gives its own distributions answer with the bytes the catalogue describes; each
-  vocabulary's CSV lists its concepts.
+  vocabulary's CSV lists its concepts;
+* the release the server publishes (the session's build frozen as 1.0.0, in a releases
+  folder of its own) is a dataset of the catalogue whose distributions answer the same way,
+  and the live data name it as their current version.
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ from rdflib import Dataset, Graph, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import DCAT, DCTERMS, OWL, QB, RDF, SKOS
 
-from poli_kg.namespaces import BASE, SPDX
+from poli_kg.graph.release import freeze
+from poli_kg.namespaces import BASE, DATASET, SPDX
 from tests.conftest import ServerProcess
 from tests.graph.test_csvw import csv2rdf
 
@@ -44,6 +48,8 @@ RDF_SYNTAXES = {"text/turtle": "turtle", "application/n-triples": "nt",
                 "application/ld+json": "json-ld", "application/rdf+xml": "xml",
                 "application/trig": "trig", "application/n-quads": "nquads"}
 CSVW_METADATA = "application/csvm+json"
+RELEASE = "1.0.0"   # the ontology's version in the session's build
+RELEASE_IRI = URIRef(f"{BASE}releases/{RELEASE}")
 
 
 class Harvester:
@@ -69,10 +75,14 @@ class Harvester:
 
 @pytest.fixture(scope="module")
 def server(build_dir, tmp_path_factory):
-    """A real server over the session's build, public at the base IRI, with a contact."""
+    """A real server over the session's build, public at the base IRI, with a contact and
+    one release (the build itself)."""
+    releases = tmp_path_factory.mktemp("harvest-releases")
+    freeze(build_dir, RELEASE, releases)
     with pytest.MonkeyPatch.context() as env:
         env.setenv("POLI_KG_PUBLIC_URL", BASE)
         env.setenv("POLI_KG_CONTACT_EMAIL", "poli-kg@example.org")
+        env.setenv("POLI_KG_RELEASES_DIR", str(releases))
         process = ServerProcess(build_dir, tmp_path_factory.mktemp("harvest"), "--workers", "2")
     yield process
     process.stop()
@@ -109,7 +119,8 @@ def body(harvester: Harvester, catalog: Graph, dist: URIRef) -> bytes:
 
 def test_every_distribution_answers_as_the_catalogue_describes_it(harvester, catalog):
     dists = distributions(catalog)
-    assert len(dists) == 14 + 16 + 22   # RDF dumps, CSVW tables and metadata, NDC assets
+    # RDF dumps, CSVW tables and metadata, NDC assets, the release's RDF dumps
+    assert len(dists) == 14 + 16 + 22 + 7
     for dist in dists:
         download = catalog.value(dist, DCAT.downloadURL)
         assert download is not None and catalog.value(dist, DCAT.accessURL) == download, dist
@@ -248,3 +259,18 @@ def test_the_harvest_covers_the_build(harvester, catalog, build_dir: Path):
                 url = BASE + prefix + path.relative_to(build_dir / tree).as_posix()
                 assert url in listed, url
                 assert harvester.get(url).content == path.read_bytes()
+
+
+def test_the_release_is_harvested_as_a_version_of_the_dataset(harvester, catalog, build_dir):
+    """The release's distributions are its frozen copies of the build's dumps."""
+    assert (URIRef(BASE + "catalog"), DCAT.dataset, RELEASE_IRI) in catalog
+    assert catalog.value(DATASET, URIRef(str(DCAT) + "hasCurrentVersion")) == RELEASE_IRI
+    dists = [d for d, dataset in distributions(catalog).items() if dataset == RELEASE_IRI]
+    assert len(dists) == 7
+    for dist in dists:
+        url = str(catalog.value(dist, DCAT.downloadURL))
+        assert url.startswith(f"{BASE}releases/{RELEASE}/"), url
+        name = url.rsplit("/", 1)[-1]
+        response = harvester.get(url)
+        assert response.content == (build_dir / name).read_bytes(), url
+        assert "immutable" in response.headers["Cache-Control"]

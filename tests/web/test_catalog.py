@@ -636,3 +636,189 @@ def test_skos_concepts_have_labels_and_schemes(catalog):
     for concept in set(catalog.subjects(RDF.type, SKOS.Concept)):
         assert catalog.value(concept, SKOS.prefLabel) is not None
         assert catalog.value(concept, SKOS.inScheme) is not None
+
+
+# ------------------------------------------------------------------ releases
+
+R100 = URIRef("https://w3id.org/poli-kg/releases/1.0.0")
+R110 = URIRef("https://w3id.org/poli-kg/releases/1.1.0")
+DCAT3 = "http://www.w3.org/ns/dcat#"
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory):
+    """Releases 1.0.0 and 1.1.0 of the fixture project; its live build is 1.1.0's."""
+    from tests.support.releases import make_history
+
+    return make_history(tmp_path_factory.mktemp("catalog-releases"))
+
+
+@pytest.fixture(scope="module")
+def release_app(history):
+    from poli_kg.web import create_app
+
+    app = create_app({"TESTING": True, "BUILD_DIR": str(history.out), "QUERY_TIMEOUT": 10,
+                      "CONTACT_EMAIL": CONTACT_EMAIL})
+    yield app
+    app.extensions["poli_kg.store"].close()
+
+
+@pytest.fixture(scope="module")
+def release_catalog(release_app) -> Graph:
+    response = release_app.test_client().get("/catalog", headers={"Accept": "text/turtle"})
+    assert response.status_code == 200
+    return Graph().parse(data=response.data, format="turtle")
+
+
+def test_releases_are_datasets_of_the_catalogue(release_catalog, history):
+    catalog = release_catalog
+    for release, info in ((R100, history.first), (R110, history.second)):
+        assert (CATALOG, DCAT.dataset, release) in catalog
+        assert (DATASET, URIRef(DCAT3 + "hasVersion"), release) in catalog
+        for cls in (DCATAPIT.Dataset, DCAT.Dataset):
+            assert (release, RDF.type, cls) in catalog
+        for role in (DCTERMS.publisher, DCTERMS.rightsHolder):
+            assert catalog.value(release, role) == PROJECT
+        assert catalog.value(release, DCAT.contactPoint) == CONTACT_POINT
+        assert {str(t).rsplit("/", 1)[-1] for t in catalog.objects(release, DCAT.theme)} >= {
+            "ECON", "TECH"}
+        assert catalog.value(release, DCTERMS.accrualPeriodicity) == URIRef(EU + "frequency/NEVER")
+        assert catalog.value(release, DCTERMS.identifier) == Literal(str(release))
+        assert catalog.value(release, DCTERMS.modified) == catalog.value(release, DCTERMS.issued)
+        assert set(catalog.objects(release, DCTERMS.language)) == {
+            URIRef(EU + "language/ITA"), URIRef(EU + "language/ENG")}
+        assert {d.language for d in catalog.objects(release, DCTERMS.description)} == {"it", "en"}
+        dists = set(catalog.objects(release, DCAT.distribution))
+        assert len(dists) == 7
+        for dist in dists:
+            name = str(dist).rsplit("/", 1)[-1]
+            assert (dist, RDF.type, DCATAPIT.Distribution) in catalog
+            assert catalog.value(dist, DCTERMS["format"]) == URIRef(
+                EU + "file-type/" + FILE_TYPE[Path(name).suffix])
+            assert catalog.value(dist, DCTERMS.license) == CC_BY
+            media = catalog.value(dist, DCAT.mediaType)
+            assert media == URIRef(IANA + MEDIA[Path(name).suffix])
+            assert (media, RDF.type, DCTERMS.MediaType) in catalog
+            assert catalog.value(dist, URIRef("http://data.europa.eu/r5r/availability")) is not None
+            assert str(catalog.value(dist, DCAT.downloadURL)) == \
+                f"http://localhost/releases/{info.version}/{name}"
+
+
+def test_the_live_data_head_the_series_of_releases(release_catalog):
+    """The live build is 1.1.0's, built from the same inputs: 1.1.0 is its current version."""
+    assert release_catalog.value(DATASET, URIRef(DCAT3 + "hasCurrentVersion")) == R110
+    assert release_catalog.value(DATASET, URIRef(DCAT3 + "previousVersion")) is None
+    assert release_catalog.value(R110, URIRef(DCAT3 + "previousVersion")) == R100
+
+
+def test_live_data_built_from_other_inputs_follow_the_latest_release(release_app):
+    from dataclasses import replace
+
+    from poli_kg.web.base.dataset import catalog_graph, statistics
+    from poli_kg.web.base.dataset_documents import releases
+    from poli_kg.web.base.files import current_build
+
+    with release_app.test_request_context("/catalog"):
+        build = current_build()
+        changed = replace(build, info={**build.info, "inputs_sha256": "0" * 64})
+        graph = catalog_graph("http://localhost", changed, statistics(build), None, releases())
+    assert graph.value(DATASET, URIRef(DCAT3 + "previousVersion")) == R110
+    assert graph.value(DATASET, URIRef(DCAT3 + "hasCurrentVersion")) is None
+
+
+@pytest.mark.parametrize("shapes", ["dcat-ap_3.0.1_shacl_shapes.ttl",
+                                    "dcat-ap_3.0.1_shacl_range.ttl"])
+def test_releases_pass_the_dcat_ap_shapes(release_catalog, shapes):
+    results = shacl_results(release_catalog, shapes)
+    assert results == [], json.dumps(results, indent=1)
+
+
+def test_releases_pass_the_recommended_and_vocabulary_shapes(release_catalog):
+    recommended = shacl_results(release_catalog, "dcat-ap_3.0.1_shacl_shapes_recommended.ttl")
+    assert by_severity(recommended)["Violation"] == 0
+    assert not {r["focus"] for r in recommended} & {str(R100), str(R110)}, \
+        json.dumps(recommended, indent=1)
+    vocabularies = shacl_results(release_catalog, "dcat-ap_3.0.1_shacl_mdr-vocabularies.shape.ttl")
+    violations = [r for r in vocabularies if r["severity"] == "Violation"]
+    assert {r["path"] for r in violations} <= {str(SPDX.algorithm)}, json.dumps(violations, indent=1)
+    assert shacl_results(release_catalog, "dcat-ap_3.0.1_shacl_deprecateduris.ttl") == []
+
+
+@pytest.mark.parametrize("cls", list(MANDATORY), ids=lambda c: c.n3().rsplit("#", 1)[-1].rsplit("/", 1)[-1])
+def test_releases_have_the_dcat_ap_it_mandatory_properties(release_catalog, cls):
+    test_dcat_ap_it_mandatory_properties(release_catalog, cls)
+
+
+# ------------------------------------------------------------------ made once per state
+
+def test_catalogue_is_made_once_per_state_and_follows_new_releases(history, tmp_path, monkeypatch):
+    """The graph and its serialisations are reused while the build, public root, contact
+    e-mail and releases stay the same; a new release shows at once, with no restart."""
+    from poli_kg.web import create_app
+    from poli_kg.web.base import dataset
+
+    made = []
+    real = dataset.catalog_graph
+    monkeypatch.setattr(dataset, "catalog_graph", lambda *a, **k: made.append(a) or real(*a, **k))
+    releases = tmp_path / "releases"
+    releases.mkdir()
+    app = create_app({"TESTING": True, "BUILD_DIR": str(history.out),
+                      "RELEASES_DIR": str(releases)})
+    try:
+        client = app.test_client()
+        first = client.get("/catalog?format=nt").data
+        assert client.get("/catalog?format=nt").data == first
+        client.get("/catalog", headers={"Accept": "text/html"})
+        assert len(made) == 1
+        assert str(R100) not in first.decode()
+        other_host = client.get("/catalog?format=nt", base_url="http://other.example").data
+        assert b"http://other.example/downloads/" in other_host and len(made) == 2
+        shutil.copytree(history.releases / "1.0.0", releases / "1.0.0")
+        with_release = client.get("/catalog?format=nt").data.decode()
+        assert f"<{R100}>" in with_release and len(made) == 3
+    finally:
+        app.extensions["poli_kg.store"].close()
+
+
+# ------------------------------------------------------------------ the page for people
+
+def test_catalogue_page_for_browsers(catalog_client, catalog, build_dir):
+    response = catalog_client.get("/catalog", headers={"Accept": "text/html"})
+    assert response.status_code == 200
+    assert response.headers["Content-Language"] == "it"
+    assert {"Accept", "Accept-Language"} <= set(response.vary)
+    page = response.get_data(as_text=True)
+    assert 'class="site-header"' in page and 'class="site-footer"' in page  # the site's shell
+    assert '<html lang="it">' in page and "css/catalog.css" in page
+    assert "<pre>" not in page
+    assert page.count("<h1") == 1 and "<caption>" in page and 'scope="col"' in page
+    for dist in catalog.subjects(RDF.type, DCAT.Distribution):
+        assert f'href="{catalog.value(dist, DCAT.downloadURL)}"' in page
+        assert str(catalog.value(catalog.value(dist, SPDX.checksum), SPDX.checksumValue)) in page
+        assert f'<data value="{int(catalog.value(dist, DCAT.byteSize))}"' in page
+    assert 'href="https://creativecommons.org/licenses/by/4.0/" rel="license"' in page
+    assert "Tabelle statistiche (CSV on the Web)" in page
+    assert "Aderenti ai Poli per tipologia (giugno 2017)" in page
+    assert "Ontologia e vocabolari controllati" in page
+    assert f"mailto:{CONTACT_EMAIL}" in page and 'id="contact-point"' in page
+    assert page.index('id="dataset"') < page.index('id="tables"') < page.index('id="assets"')
+
+
+@pytest.mark.parametrize("how", [{"query_string": {"lang": "en"}},
+                                 {"headers": {"Accept": "text/html", "Accept-Language": "en"}}])
+def test_catalogue_page_in_english(catalog_client, how):
+    kwargs = {"headers": {"Accept": "text/html"}, **how}
+    response = catalog_client.get("/catalog", **kwargs)
+    page = response.get_data(as_text=True)
+    assert response.headers["Content-Language"] == "en" and '<html lang="en">' in page
+    assert "DCAT-AP_IT catalogue" in page and "Statistical tables (CSV on the Web)" in page
+    assert "Cluster members by type (June 2017)" in page
+
+
+def test_catalogue_page_lists_the_releases_newest_first(release_app):
+    page = release_app.test_client().get("/catalog?lang=en",
+                                         headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert page.index('id="releases"') < page.index("poli-kg 1.1.0") < page.index("poli-kg 1.0.0")
+    assert "the live data are this release" in page
+    assert 'href="http://localhost/releases/1.1.0/poli-kg.ttl"' in page
+    assert 'href="http://localhost/releases/1.0.0/"' in page

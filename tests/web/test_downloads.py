@@ -203,6 +203,39 @@ def test_index_html_links_every_download_and_the_metadata(client, sums):
     assert "Download the graph" in english and '<html lang="en">' in english
 
 
+def test_index_html_is_grouped_the_way_people_choose(client, sums):
+    """The whole graph in Turtle first, then each graph in each format, then the tables and
+    the assets; in the site's shell, with captions and headers for screen readers."""
+    response = client.get("/downloads/", headers={"Accept": "text/html"})
+    page = response.get_data(as_text=True)
+    assert 'class="site-header"' in page and "css/catalog.css" in page
+    order = ['id="whole"', 'id="by-graph"', 'id="graph-complete"', 'id="graph-asserted"',
+             'id="graph-inferred"', 'id="tables"', 'id="assets"', 'id="metadata"']
+    positions = [page.index(marker) for marker in order]
+    assert positions == sorted(positions)
+    whole = page[positions[0]:positions[1]]
+    assert 'href="http://localhost/downloads/poli-kg.ttl"' in whole
+    assert 'href="http://localhost/downloads/poli-kg.ttl.gz"' in whole
+    assert sums["poli-kg.ttl"] in whole and "poli-kg.nq" not in whole
+    complete = page[positions[2]:positions[3]]
+    assert complete.index("poli-kg.trig") < complete.index("poli-kg.nq")   # by format
+    assert complete.index('poli-kg.nq"') < complete.index('poli-kg.nq.gz"')
+    assert page.count("<caption>") >= 6 and page.count("<h1") == 1
+    assert 'href="/releases/"' in page
+    assert response.headers["Content-Language"] == "it"
+    assert "Accept-Language" in response.vary
+
+
+def test_index_html_follows_accept_language(client):
+    response = client.get("/downloads/", headers={"Accept": "text/html", "Accept-Language": "en"})
+    page = response.get_data(as_text=True)
+    assert response.headers["Content-Language"] == "en" and '<html lang="en">' in page
+    assert "The whole graph in Turtle" in page and "By graph and by format" in page
+    explicit = client.get("/downloads/?lang=it", headers={"Accept-Language": "en"})
+    assert explicit.headers["Content-Language"] == "it"
+    assert "Accept-Language" not in explicit.vary
+
+
 def tree_files(build_dir: Path) -> dict[str, Path]:
     """The files of the build's trees for harvesters, by their name in the build folder."""
     return {p.relative_to(build_dir).as_posix(): p

@@ -1,10 +1,16 @@
 """Dataset metadata over HTTP: VoID at ``/.well-known/void`` and the DCAT-AP_IT catalogue at ``/catalog``.
 
 Both documents are content-negotiated (``Accept`` or ``?format=``): Turtle (the default),
-JSON-LD, N-Triples, RDF/XML, and an HTML page showing the Turtle for browsers (template
-``metadata.html``; ``?lang=it|en``, Italian by default).  The graphs themselves are made by
-:mod:`poli_kg.web.base.dataset`, with every URL of the service absolute for the host it runs
-on (config ``PUBLIC_URL``, else the request's host).
+JSON-LD, N-Triples, RDF/XML, and HTML for browsers.  The catalogue's HTML is a page for
+people (template ``catalog.html``, content from :mod:`poli_kg.web.base.dataset_view`): its
+record, the dataset, its releases, the statistical tables and semantic assets, the SPARQL
+service, every distribution with format, size, licence, link and checksum; in the language
+of the request (``?lang=it|en``, else ``Accept-Language``).  VoID's HTML shows its Turtle
+(template ``metadata.html``; ``?lang=it|en``, Italian by default).  The graphs themselves are
+made by :mod:`poli_kg.web.base.dataset`, with every URL of the service absolute for the host
+it runs on (config ``PUBLIC_URL``, else the request's host), once per build, public root,
+contact e-mail and releases: so are their serialisations
+(:func:`~poli_kg.web.base.dataset_documents.cached`).
 """
 
 from __future__ import annotations

@@ -28,9 +28,12 @@ Each file is served with
   choice between precompressed variants, so this one is made here.  (The tables and the
   assets have no ``.gz`` twins: they are small.)
 
-The index is HTML for browsers (``?lang=it|en``, Italian by default) or JSON (``Accept`` or
-``?format=json``); beside the downloads (``files``) it lists the ``tables`` and the
-``assets``, each file with the IRI and the titles of the table or asset it belongs to.
+The index is HTML for browsers or JSON (``Accept`` or ``?format=json``); beside the
+downloads (``files``) it lists the ``tables`` and the ``assets``, each file with the IRI and
+the titles of the table or asset it belongs to.  The HTML page (in the language of the
+request: ``?lang=it|en``, else ``Accept-Language``) groups them the way people choose: the
+whole graph in Turtle first (:data:`FEATURED`), then each graph in each format
+(:data:`GRAPHS`), then the tables and the assets, every file with its size and SHA-256.
 """
 
 from __future__ import annotations

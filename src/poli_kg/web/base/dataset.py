@@ -11,6 +11,8 @@ dataset's base IRI:
 ``…/dataset/distribution/csvw/{file}``      a statistical table's CSV and its CSVW metadata
 ``…/dataset/distribution/assets/{path}``    a file of the semantic assets (``assets/``)
 ``…/dataset/service/sparql``                the SPARQL endpoint (``dcat:DataService``)
+``…/releases/X.Y.Z``                        a release (``dcat:Dataset``, a version of the dataset)
+``…/dataset/distribution/releases/X.Y.Z/…``  one distribution per RDF dump of a release
 ``…/graph/{ontology,data,provenance,inferred}``  the named graphs, VoID subsets
 ``…/id/dataset/{name}``, ``…/id/scheme/{name}``, ``…/ontology``  the parts (below)
 ==========================================  ===========================================
@@ -42,7 +44,18 @@ says what they are); agents, contact, languages and coverage are the dataset's. 
 ontology is both the standard the dataset conforms to and, as a semantic asset, a dataset.
 Every distribution has its size and SHA-256 from the build snapshot.
 
+**The releases** — each release (:mod:`poli_kg.store.releases`, which describes it in DCAT
+3: version, notes, previous version, its dumps with size and checksum) is a dataset of the
+catalogue too, with what DCAT-AP_IT asks of one (agents, contact, themes, languages, an update
+frequency of ``NEVER``: a release never changes) and of its distributions (EU file type,
+licence, availability ``STABLE``, typed media types).  The live data head the series: the
+latest release is their ``dcat:hasCurrentVersion`` when the build was made from the same
+inputs (``inputs_sha256`` of ``build.json``), else their ``dcat:previousVersion``.
+
 Each graph is made in a fixed order of steps, so that equal inputs give equal serialisations.
+:func:`catalog_document` and :func:`void_document` give the graphs of the current request,
+made once per build, public root, contact e-mail and releases
+(:mod:`poli_kg.web.base.dataset_documents`).
 """
 
 from __future__ import annotations

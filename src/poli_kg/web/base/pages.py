@@ -85,7 +85,7 @@ def site_shell() -> dict[str, Any]:
         "nav": navigation(lang),
         "switch": {"href": language_url(other), "lang": other,
                    "text": TEXT[lang]["other_language"]},
-        "canonical": public_page_url(lang),
+        "canonical": public_page_url(explicit_language()),  # this URL, as the alternates name it
         "versions": [("it", public_page_url("it")), ("en", public_page_url("en")),
                      ("x-default", public_page_url(None))],
         "footer": [(TEXT[lang]["endpoint"], page_url(request.script_root + "/sparql")),

@@ -94,19 +94,24 @@
   function termLabel(term) {
     return term.label[config.lang] || term.label[config.lang === "en" ? "it" : "en"] || "";
   }
-  // A term matches what was typed: the beginning of its IRI or prefixed name, or (for a bare
-  // word) the beginning of its local name or of a word of its label.
-  function termMatches(term, typed) {
-    var wanted = fold(typed);
-    if (!wanted) return true;
-    if (fold(term.iri).indexOf(wanted) === 0) return true;
-    if (term.prefixed && fold(term.prefixed).indexOf(wanted) === 0) return true;
-    if (/[:/<#]/.test(typed)) return false;
-    var local = term.iri.split(/[#/]/).pop();
-    if (fold(local).indexOf(wanted) === 0) return true;
-    return fold(termLabel(term)).split(/[^a-z0-9]+/).some(function (w) {
+  // A term matches what was typed: the beginning of its IRI or prefixed name, or the beginning
+  // of its local name or of a word of its label (after the typed prefix, if any: "pkg:managing"
+  // finds pkg:haSoggettoGestore, "has managing body").
+  function termMatches(term, token) {
+    var typed = token.string || "";
+    if (!typed.trim()) return true;
+    if (term.iri.indexOf(token.autocompletionString || typed) === 0) return true;
+    if (term.prefixed && fold(term.prefixed).indexOf(fold(typed)) === 0) return true;
+    var prefix = token.tokenPrefix || "";
+    var namespace = token.tokenPrefixUri || (prefix && config.prefixes[prefix.slice(0, -1)]);
+    if (prefix && !(namespace && term.iri.indexOf(namespace) === 0)) return false;
+    var wanted = fold(typed.slice(prefix.length));
+    if (!wanted || /[:/<#]/.test(wanted)) return false;
+    var label = fold(termLabel(term));
+    if (fold(term.iri.split(/[#/]/).pop()).indexOf(wanted) === 0) return true;
+    return label.indexOf(wanted) === 0 || label.split(/[^a-z0-9]+/).some(function (w) {
       return w.indexOf(wanted) === 0;
-    }) || fold(termLabel(term)).indexOf(wanted) === 0;
+    });
   }
   var MAX_SUGGESTIONS = 50;
   var hintTerms = {};
@@ -117,8 +122,7 @@
       persistenceId: null,
       get: function (_yasqe, token) {
         return datasetTerms().then(function (terms) {
-          var typed = (token && token.autocompletionString) || "";
-          return terms[kind].filter(function (t) { return termMatches(t, typed); })
+          return terms[kind].filter(function (t) { return termMatches(t, token || {}); })
             .slice(0, MAX_SUGGESTIONS).map(function (t) { return t.iri; });
         });
       },
