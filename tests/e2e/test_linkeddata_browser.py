@@ -11,6 +11,7 @@ is not installed, unless ``CI`` is set.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -210,3 +211,50 @@ def test_ontology_fragment_links(live_server, english, shots):
     page.click("section#haSoggettoGestore a[href='#gestisce']")
     assert page.evaluate("location.hash") == "#gestisce"
     check_clean(english)
+
+
+# --- through the real server: compression, caching, errors ---------------------------------------
+
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+def test_real_server_compresses_and_caches(live_server):
+    import requests
+
+    home = requests.get(live_server + "/?lang=en", headers={"Accept-Encoding": "gzip"}, timeout=30)
+    assert home.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in home.headers["Vary"]
+    assert int(home.headers["Content-Length"]) < len(home.content)  # sent compressed
+    assert home.headers["ETag"].startswith('W/"')
+    again = requests.get(live_server + "/?lang=en", timeout=30,
+                         headers={"Accept-Encoding": "gzip", "If-None-Match": home.headers["ETag"]})
+    assert again.status_code == 304
+    script = [src for src in re.findall(r'src="([^"]+)"', requests.get(live_server + "/query",
+                                                                       timeout=30).text)
+              if "yasgui.min.js" in src]
+    assert script and "?v=" in script[0]
+    asset = requests.get(live_server + script[0], headers={"Accept-Encoding": "gzip"}, timeout=30)
+    assert asset.headers["Content-Encoding"] == "gzip"
+    assert asset.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert int(asset.headers["Content-Length"]) < len(asset.content) / 2
+    turtle = requests.get(live_server + "/id/polo/mesap.ttl", headers={"Accept-Encoding": "gzip"},
+                          timeout=30)
+    assert turtle.headers["Content-Encoding"] == "gzip" and "pkg:PoloDiInnovazione" in turtle.text
+
+
+def test_real_server_errors(live_server):
+    import requests
+
+    page = requests.get(live_server + "/no/such/page?lang=en", headers={"Accept": BROWSER_ACCEPT},
+                        timeout=30)
+    assert page.status_code == 404 and page.headers["Content-Type"].startswith("text/html")
+    assert "Page not found" in page.text and 'class="site-nav__lang"' in page.text
+    bad = requests.get(live_server + "/sparql", params={"query": "SELEKT"},
+                       headers={"Accept": BROWSER_ACCEPT}, timeout=30)
+    assert bad.status_code == 400 and "<h1" in bad.text
+    problem = requests.get(live_server + "/no/such/page", headers={"Accept": "application/json"},
+                           timeout=30)
+    assert problem.status_code == 404 and problem.json()["status"] == 404
+    rdf = requests.get(live_server + "/id/polo/nessuno", headers={"Accept": "text/turtle"}, timeout=30)
+    assert rdf.status_code == 404 and rdf.headers["Content-Type"].startswith("text/turtle")
+    plain = requests.get(live_server + "/no/such/page", timeout=30)
+    assert plain.status_code == 404 and plain.text.startswith("404 Not Found")

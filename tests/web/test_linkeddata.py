@@ -751,3 +751,237 @@ def test_charts_are_accessible_svg():
         charts.Panel("P", [charts.Group("G", [charts.Bar("A", 1, "1"), charts.Bar("B", 2, "2")])])])
     texts = _svg_texts(ET.fromstring(str(grouped)))
     assert {"A", "B", "P", "G", "1", "2"} <= set(texts)
+
+
+# --- one site: header, footer, head links on every page ----------------------------------------
+
+SITE_PAGES = ["/", "/id/polo/mesap", "/ontology", "/graph/data", "/shapes", "/dataset",
+              "/id/polo/nessuno", "/nowhere", "/query", "/downloads/", "/catalog"]
+
+
+@pytest.mark.parametrize("path", SITE_PAGES)
+def test_every_page_has_the_site_header_and_footer(ld, path):
+    response = ld.get(path, headers={"Accept": "text/html", "Accept-Language": "en"})
+    assert response.mimetype == "text/html", (path, response.status_code)
+    html = Page(response.get_data(as_text=True))
+    (switch,) = [a for t, a in html.elements if t == "a" and "site-nav__lang" in a.get("class", "")]
+    assert switch["hreflang"] == "it" and switch["href"].endswith("lang=it")
+    nav = [a["href"] for t, a in html.elements if t == "a"]
+    for target in ("/?lang=en", "/ontology?lang=en", "/query?lang=en", "/downloads/?lang=en",
+                   "/catalog?lang=en"):
+        assert target in nav or target.replace("?lang=en", "") in nav, (path, target)
+    assert html.find("footer", **{"class": "site-footer"})
+    assert "https://creativecommons.org/licenses/by/4.0/" in nav
+    assert html.find("meta", name="description")[0]["content"].strip()
+
+
+def test_the_current_page_is_marked_in_the_navigation(ld):
+    html = page(ld.get("/ontology?lang=en"))
+    current = [a["href"] for t, a in html.elements if t == "a" and a.get("aria-current") == "page"]
+    assert current == ["/ontology?lang=en"]
+
+
+@pytest.mark.parametrize("path", ["/", "/id/polo/mesap", "/ontology", "/graph/data", "/shapes"])
+def test_pages_name_their_language_versions_and_canonical_url(ld, path):
+    html = page(ld.get(path + "?lang=en"))
+    versions = {a["hreflang"]: a["href"] for t, a in html.elements
+                if t == "link" and a.get("rel") == "alternate" and "hreflang" in a}
+    base = "http://localhost" + path
+    assert versions == {"it": base + "?lang=it", "en": base + "?lang=en", "x-default": base}
+    assert html.find("link", rel="canonical")[0]["href"] == base + "?lang=en"
+    negotiated = page(ld.get(path))
+    assert negotiated.find("link", rel="canonical")[0]["href"] == base
+
+
+def test_resource_descriptions_become_meta_descriptions(ld):
+    system = page(ld.get("/id/sistema/poli-di-innovazione-piemonte?lang=en"))
+    assert system.find("meta", name="description")[0]["content"].startswith(
+        "A network of excellence of enterprises")
+    pole = page(ld.get("/id/polo/mesap?lang=en"))
+    assert pole.find("meta", name="description")[0]["content"].startswith(
+        "MESAP – Smart Products and Manufacturing (Innovation cluster).")
+
+
+def test_error_pages_are_not_indexed(ld):
+    html = Page(ld.get("/nowhere", headers={"Accept": "text/html"}).get_data(as_text=True))
+    assert html.find("meta", name="robots")[0]["content"] == "noindex"
+    assert not html.find("link", rel="canonical")
+
+
+# --- resource pages: asserted apart from inferred, the managing body's profile ------------------
+
+def test_inferred_statements_are_apart_and_collapsed(ld):
+    body = ld.get("/id/polo/mesap?lang=en").get_data(as_text=True)
+    asserted = body.partition('id="ld-properties"')[2].partition("</table>")[0]
+    assert "ld-badge--inferred" not in asserted and "has managing body" in asserted
+    assert "part of system" not in asserted and "part of system" in body  # inferred
+    details = re.search(r'<details class="ld-card ld-inferred" id="ld-inferred">.*?</details>',
+                        body, flags=re.S).group(0)
+    assert " open" not in details.partition(">")[0]                      # collapsed
+    assert "ld-badge--inferred" in details.partition("</summary>")[0]     # marked
+    inferred = Page(details)
+    assert "/id/sistema/poli-di-innovazione-piemonte?lang=en" in inferred.links()
+    assert "Inferred types" in inferred.text and "org:Organization" in inferred.text
+
+
+def test_managing_body_page_shows_its_profile(ld):
+    html = Page(ld.get("/id/organizzazione/proplast?lang=en").get_data(as_text=True))
+    profile = html.text.partition("At a glance")[2].partition("Properties")[0]
+    for expected in ("Manages, within the association", "CGreen – Green chemistry and new materials",
+                     "Legal form", "Private-law consortium", "Member of",
+                     "Temporary association of Proplast Consortium, Ibis Consortium and Pst S.p.A.",
+                     "Website of the cluster", "www.cgreen.it", "Territory", "Piedmont"):
+        assert expected in profile, expected
+    ats = Page(ld.get("/id/organizzazione/ats-cgreen").get_data(as_text=True))
+    for member in ("proplast", "ibis", "pst"):  # links both ways
+        assert f"/id/organizzazione/{member}" in ats.links()
+    assert "/id/organizzazione/ats-cgreen?lang=en" in html.links()
+    assert "Componenti dell'associazione" in ats.text and "Gestisce" in ats.text
+    manager = page(ld.get("/id/organizzazione/centro-servizi-industrie"))
+    assert "In breve" in manager.text and "Società a responsabilità limitata" in manager.text
+    assert "http://www.mesap.it/" in manager.links()
+    assert "In breve" not in page(ld.get("/id/luogo/piemonte")).text
+
+
+def test_numbers_and_dates_keep_their_machine_value(ld):
+    body = ld.get("/id/evento/attivazione-poli-2009?lang=en").get_data(as_text=True)
+    assert '<time class="ld-literal" datetime="2009">2009</time>' in body
+    graph = ld.get("/graph/data?lang=it").get_data(as_text=True)
+    assert re.search(r'<data value="\d+">\d{1,3}(\.\d{3})*</data>', graph)
+
+
+# --- errors written for the client --------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def failing(build_dir):
+    """The application with routes that fail with 400, 406 and 500."""
+    from werkzeug.exceptions import BadRequest, NotAcceptable
+
+    from poli_kg.web import create_app
+
+    application = create_app({"TESTING": True, "BUILD_DIR": str(build_dir),
+                              "PROPAGATE_EXCEPTIONS": False})
+
+    def bad():
+        raise BadRequest("the parameter x must be a number")
+
+    def unacceptable():
+        raise NotAcceptable("Available as text/csv.")
+
+    def broken():
+        raise RuntimeError("boom")
+
+    application.add_url_rule("/test/400", view_func=bad)
+    application.add_url_rule("/test/406", view_func=unacceptable)
+    application.add_url_rule("/test/500", view_func=broken)
+    yield application.test_client()
+    application.extensions["poli_kg.store"].close()
+
+
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+@pytest.mark.parametrize("path, status, title", [
+    ("/test/400", 400, "Bad request"), ("/nowhere", 404, "Page not found"),
+    ("/test/406", 406, "Format not available"), ("/test/500", 500, "Internal error"),
+    ("/id/polo/nessuno", 404, "Resource not found"),
+])
+def test_errors_are_styled_pages_for_browsers(failing, path, status, title):
+    response = failing.get(path + "?lang=en", headers={"Accept": BROWSER})
+    assert response.status_code == status and response.mimetype == "text/html"
+    html = Page(response.get_data(as_text=True))
+    assert re.search(rf"<h1[^>]*>{title}</h1>", response.get_data(as_text=True))
+    assert html.find("a", hreflang="it") and html.find("footer", **{"class": "site-footer"})
+    assert "Traceback" not in html.text and "boom" not in html.text
+    assert "Accept" in response.headers["Vary"]
+    italian = failing.get(path, headers={"Accept": BROWSER, "Accept-Language": "it"})
+    assert italian.status_code == status and italian.headers["Content-Language"] == "it"
+
+
+@pytest.mark.parametrize("path, status", [("/test/400", 400), ("/nowhere", 404),
+                                          ("/test/406", 406), ("/test/500", 500)])
+def test_errors_are_json_or_plain_text_for_other_clients(failing, path, status):
+    problem = failing.get(path, headers={"Accept": "application/json"})
+    assert problem.status_code == status and problem.mimetype == "application/problem+json"
+    body = problem.get_json()
+    assert body["status"] == status and body["title"] and body["detail"]
+    for accept in (None, "*/*", "text/plain", "application/sparql-results+json"):
+        plain = failing.get(path, headers={"Accept": accept} if accept else {})
+        assert plain.status_code == status and plain.mimetype == "text/plain"
+        assert re.match(rf"{status} [A-Za-z ]+: \S", plain.get_data(as_text=True))
+
+
+def test_a_store_failure_is_a_styled_503(ld_app, monkeypatch):
+    from poli_kg.store.errors import QueryError
+    from poli_kg.web.resources import page as resource_page
+
+    def fail(iri):
+        raise QueryError("the store is gone")
+
+    monkeypatch.setattr(resource_page, "describe", fail)
+    client = ld_app.test_client()
+    html = client.get("/id/polo/mesap?lang=en", headers={"Accept": BROWSER})
+    assert html.status_code == 503 and html.mimetype == "text/html"
+    assert "Service unavailable" in html.get_data(as_text=True)
+    assert int(html.headers["Retry-After"]) > 0
+    plain = client.get("/id/polo/mesap", headers={"Accept": "text/plain, text/html;q=0.5"})
+    assert plain.status_code == 503 and plain.mimetype == "text/plain"
+    assert plain.get_data(as_text=True).startswith("503 Service Unavailable: Il grafo")
+
+
+# --- compression and static assets --------------------------------------------------------------
+
+def test_html_json_and_rdf_are_gzipped_when_the_client_accepts_it(ld):
+    import gzip
+
+    for path, headers in (("/?lang=en", {}), ("/id/polo/mesap.ttl", {}),
+                          ("/id/polo/mesap.jsonld", {}), ("/ontology.ttl", {})):
+        plain = ld.get(path, headers=headers)
+        packed = ld.get(path, headers={**headers, "Accept-Encoding": "gzip, deflate, br"})
+        assert packed.headers["Content-Encoding"] == "gzip", path
+        assert "Accept-Encoding" in packed.headers["Vary"]
+        assert gzip.decompress(packed.data) == plain.data, path
+        assert int(packed.headers["Content-Length"]) == len(packed.data) < len(plain.data)
+        assert "Content-Encoding" not in plain.headers
+    refused = ld.get("/?lang=en", headers={"Accept-Encoding": "gzip;q=0, identity"})
+    assert "Content-Encoding" not in refused.headers
+
+
+def test_small_bodies_and_downloads_are_not_recompressed(ld):
+    small = ld.get("/robots.txt", headers={"Accept-Encoding": "gzip"})
+    assert "Content-Encoding" not in small.headers
+    import gzip
+
+    plain = ld.get("/downloads/poli-kg.ttl")
+    download = ld.get("/downloads/poli-kg.ttl", headers={"Accept-Encoding": "gzip"})
+    assert download.status_code == 200
+    assert download.headers.get("Content-Encoding") in (None, "gzip")  # its own .gz twin, once
+    body = gzip.decompress(download.data) if download.headers.get("Content-Encoding") else download.data
+    assert body == plain.data
+
+
+def test_compressed_pages_still_revalidate(ld):
+    first = ld.get("/id/polo/mesap?lang=en", headers={"Accept-Encoding": "gzip"})
+    assert first.headers["ETag"].startswith('W/"')
+    again = ld.get("/id/polo/mesap?lang=en", headers={"Accept-Encoding": "gzip",
+                                                      "If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
+
+
+def test_static_assets_are_versioned_cached_and_precompressed(ld):
+    import gzip
+
+    home = page(ld.get("/"))
+    (css,) = [a["href"] for t, a in home.elements if t == "link"
+              and a.get("href", "").startswith("/static/css/site.css")]
+    assert re.fullmatch(r"/static/css/site\.css\?v=[0-9a-f]{12}", css)
+    cached = ld.get(css, headers={"Accept-Encoding": "gzip"})
+    assert cached.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert cached.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in cached.headers["Vary"]
+    plain = ld.get("/static/css/site.css")
+    assert plain.headers["Cache-Control"] == "no-cache" and "Content-Encoding" not in plain.headers
+    assert gzip.decompress(cached.data) == plain.data
+    assert ld.get(css, headers={"Accept-Encoding": "gzip",
+                                "If-None-Match": cached.headers["ETag"]}).status_code == 304
+    stale = ld.get("/static/css/site.css?v=000000000000")
+    assert stale.headers["Cache-Control"] == "no-cache"

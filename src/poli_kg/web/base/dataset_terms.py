@@ -11,7 +11,7 @@ from rdflib import Namespace, URIRef
 from rdflib.namespace import DCAT
 
 from poli_kg.namespaces import (
-    BASE, DATASET, EU_FILE_TYPE, EU_FREQUENCY, EU_LANGUAGE, EU_THEME, GRAPH_DATA, GRAPH_INFERRED,
+    BASE, EU_FILE_TYPE, EU_FREQUENCY, EU_LANGUAGE, EU_THEME, GRAPH_DATA, GRAPH_INFERRED,
     GRAPH_ONTOLOGY, GRAPH_PROVENANCE, ID,
 )
 

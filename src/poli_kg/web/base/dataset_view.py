@@ -188,9 +188,16 @@ def _record(graph: Graph, lang: str) -> dict[str, Any]:
 def _releases(graph: Graph, lang: str) -> list[dict[str, Any]]:
     """The releases, newest first; the one the live data are marked ``current``."""
     current = set(graph.objects(DATASET, DCAT_HAS_CURRENT_VERSION))
-    found = [(graph.value(r, DCTERMS.issued), r) for r in graph.objects(DATASET, DCAT_HAS_VERSION)]
-    found.sort(key=lambda pair: str(pair[0]), reverse=True)
-    return [{**_dataset(graph, r, lang), "current": r in current} for _issued, r in found]
+    found = sorted(graph.objects(DATASET, DCAT_HAS_VERSION), reverse=True,
+                   key=lambda r: (str(graph.value(r, DCTERMS.issued)), _version_key(graph, r)))
+    return [{**_dataset(graph, r, lang), "current": r in current} for r in found]
+
+
+def _version_key(graph: Graph, release: Node) -> str:
+    """The release's ``dcat:version`` with its numbers zero-padded: releases of the same
+    second still sort by version (``1.10.0`` after ``1.9.0``)."""
+    version = _text(graph, release, DCAT_VERSION, "")
+    return re.sub(r"\d+", lambda m: m.group().zfill(9), version)
 
 
 def _parts(graph: Graph, lang: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

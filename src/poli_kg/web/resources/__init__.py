@@ -32,9 +32,9 @@ from rdflib.term import Node
 from poli_kg.buildfolder import read_build_info
 from poli_kg.namespaces import BASE, PREFIXES, bind_prefixes
 from poli_kg.store.current import get_store
-from poli_kg.web.base.dataset import catalog_graph, statistics, void_graph
+from poli_kg.web.base.dataset import catalog_document, void_document
+from poli_kg.web.base.dataset_documents import cached
 from poli_kg.web.base.descriptions import describe, exists, valid_path
-from poli_kg.web.base.files import current_build
 from poli_kg.web.base.formats import split_suffix
 from poli_kg.web.base.labels import LABEL_PROPERTIES
 from poli_kg.web.base.pages import answer_store_failures, not_found, represent, share_site_shell
@@ -95,16 +95,17 @@ def dataset_metadata(rest: str | None = None, ext: str | None = None) -> Respons
 # -- the dataset's own description: the DCAT catalogue and the VoID description
 
 def metadata_graph() -> Graph | None:
-    """The DCAT catalogue and the VoID description, merged; None where the application does
-    not publish them (no ``catalog`` blueprint)."""
+    """The DCAT catalogue and the VoID description, merged (made once per build, public root,
+    contact e-mail and releases, like the catalogue itself); None where the application does
+    not publish them (no ``catalog`` blueprint).  Shared, so never to be changed."""
     if "catalog" not in current_app.blueprints:
         return None
-    build = current_build()
-    stats = statistics(build)
-    root = public_root().rstrip("/")
+    return cached("metadata", _merged_metadata)
+
+
+def _merged_metadata() -> Graph:
     graph = bind_prefixes(Graph())
-    for part in (catalog_graph(root, build, stats, current_app.config.get("CONTACT_EMAIL") or None),
-                 void_graph(root, build, stats)):
+    for part in (catalog_document(), void_document()):
         for prefix, namespace in part.namespaces():
             if prefix not in PREFIXES:
                 graph.bind(prefix, namespace, override=False)
