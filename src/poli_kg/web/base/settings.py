@@ -12,7 +12,7 @@ variables ``POLI_KG_<KEY>``, then its ``test_config``:
                       public, max-age=…``; its ETag names the build, so a new build is a miss)
 ``QUERY_CACHE_MB``    results of recent queries kept per worker (MB; 0: none; never for ``sparql:URL``)
 ``MAX_QUERY_LENGTH``  longest query in characters (413)
-``MAX_QUERY_NESTING`` deepest query nesting (400; see :func:`poli_kg.store.lexer.nesting`)
+``MAX_QUERY_NESTING`` deepest query nesting (1000; see :func:`poli_kg.store.lexer.nesting`)
 ``RATE_LIMIT`` …      per-client rate limiting and security headers: see :mod:`poli_kg.web.base.security`
 ``BASE_IRI``          the dataset's base IRI
 ``PUBLIC_URL``        public root URL of the service; None: from the request's host
