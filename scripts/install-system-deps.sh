@@ -16,3 +16,6 @@ fi
 if [ -f tools/package.json ]; then
   (cd tools && npm ci --silent --no-audit --no-fund)
 fi
+if [ -f tools/a11y/package.json ]; then   # axe-core and Lighthouse for the page checks
+  (cd tools/a11y && npm ci --silent --no-audit --no-fund)
+fi

@@ -34,6 +34,7 @@ import pytest
 import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rdflib import Graph, URIRef
 
 from poli_kg.store import lexer as sparqllex
 from poli_kg.store.lexer import nesting, scan, tokens
@@ -78,13 +79,26 @@ def sends(entry: dict) -> list[str]:
     return ["form", "body", "get"] if len(query_bytes(entry)) < 2000 else ["form", "body"]
 
 
+RDF_ERRORS = {"text/turtle": "turtle", "application/ld+json": "json-ld",
+              "application/n-triples": "nt", "application/rdf+xml": "xml"}
+HTTP_STATUS = URIRef("http://www.w3.org/2011/http#statusCodeValue")
+
+
 def is_message(status: int, content_type: str, body: bytes) -> bool:
-    """A short text/plain message ``<status> <reason>: <what went wrong>``, or an HTML page
-    (the linked-data pages answer a browser's 404 with one) with a heading."""
+    """A short text/plain message ``<status> <reason>: <what went wrong>``, an HTML page with
+    a heading (for browsers), an ``application/problem+json`` document naming the status, or,
+    for RDF clients of the linked-data paths, RDF describing the response with its status."""
     text = body.decode("utf-8", "replace")
-    if content_type.startswith("text/plain"):
+    media_type = content_type.split(";")[0].strip()
+    if media_type == "text/plain":
         return bool(re.match(rf"{status} [A-Za-z ]+: \S", text))
-    return content_type.startswith("text/html") and "<h1" in text
+    if media_type == "application/problem+json":
+        problem = json.loads(text)
+        return problem.get("status") == status and bool(problem.get("detail") or problem.get("title"))
+    if media_type in RDF_ERRORS:
+        graph = Graph().parse(data=body, format=RDF_ERRORS[media_type])
+        return any(int(code) == status for code in graph.objects(None, HTTP_STATUS))
+    return media_type == "text/html" and "<h1" in text
 
 
 def assert_message(status: int, content_type: str, body: bytes, entry: dict) -> None:
@@ -223,6 +237,8 @@ PATHS_WITH_ACCEPT = st.sampled_from([
     "/search?q=mesap", "/search?q=citt%C3%A0&format=json", "/search", "/reconcile",
     "/reconcile/suggest/entity?prefix=tor", "/reconcile/preview?id=x", "/releases/",
     "/query/terms.json", "/query/labels.json?iri=https://w3id.org/poli-kg/id/polo/mesap",
+    "/id/", "/id/.ttl", "/id/polo/", "/id/polo/?page=1", "/id/polo/?page=2", "/id/polo/?page=0",
+    "/id/polo/?page=-1", "/id/polo/?page=%FF", "/id/polo/?page=1e9", "/id/scheme/.ttl?page=1",
 ])
 
 
@@ -256,7 +272,8 @@ PARAMETERS = st.lists(st.tuples(
        path=st.sampled_from(["/sparql", "/query", "/downloads/", "/catalog", "/.well-known/void",
                              "/", "/id/polo/mesap", "/ontology", "/search", "/reconcile",
                              "/reconcile/suggest/entity", "/reconcile/preview", "/releases/",
-                             "/query/terms.json", "/query/labels.json"]))
+                             "/query/terms.json", "/query/labels.json", "/id/", "/id/polo/",
+                             "/id/polo/.jsonld", "/id/polo/?page=1"]))
 def test_duplicate_and_missing_parameters(fuzz_client, params, method, path):
     encoded = urlencode(params, encoding="utf-8", errors="surrogatepass")
     if method == "GET":
@@ -276,7 +293,8 @@ SEGMENT_PIECES = st.sampled_from([
 PATHS = st.tuples(
     st.sampled_from(["/downloads/", "/static/", "/id/", "/id/polo/", "/ontology/", "/graph/",
                      "/dataset/", "/shapes", "/ontology.", "/", "/sparql/", "/query/",
-                     "/releases/", "/reconcile/", "/search/"]),
+                     "/releases/", "/reconcile/", "/search/", "/id/polo/?page=",
+                     "/id/scheme/.ttl?page="]),
     st.lists(st.lists(SEGMENT_PIECES, min_size=1, max_size=3).map("".join), max_size=6)
     .map("/".join)).map("".join)
 

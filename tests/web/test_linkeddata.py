@@ -351,7 +351,7 @@ def test_dataset_metadata_iris_are_served(ld):
 # --- unknown IRIs ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("path", [
-    "/id/polo/nessuno", "/id/polo/mesap.xyz", "/id/polo/mesap/", "/id/", "/id/polo/mesap%20x",
+    "/id/polo/nessuno", "/id/polo/mesap.xyz", "/id/polo/mesap/", "/id/polo/mesap%20x",
     "/id/polo/%3Cx%3E", "/graph/nessuno", "/graph/data.xyz", "/ontology/9.9.9", "/ontology/1.0.0.exe",
     "/id/nessuno.ttl",
 ])

@@ -24,7 +24,7 @@ from poli_kg import store
 from poli_kg.config import load_settings
 from poli_kg.web import catalog
 from poli_kg.web import downloads
-from poli_kg.web import graphs, home, ontology, releases, resources
+from poli_kg.web import graphs, home, listings, ontology, releases, resources
 from poli_kg.web import reconcile, search
 from poli_kg.web import sparql
 from poli_kg.web.base import accesslog, compression, cors, security
@@ -46,7 +46,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config["MAX_CONTENT_LENGTH"] = 3 * int(app.config["MAX_QUERY_LENGTH"]) + 65536
 
     store.init_app(app)
-    for blueprint in (sparql.bp, querypage.bp, home.bp, resources.bp, ontology.bp, graphs.bp,
+    for blueprint in (sparql.bp, querypage.bp, home.bp, listings.bp, resources.bp, ontology.bp, graphs.bp,
                       downloads.bp, catalog.bp, releases.bp, search.bp, reconcile.bp):
         app.register_blueprint(blueprint)
 

@@ -132,6 +132,12 @@ def _encode(response: Response, body: bytes) -> Response:
     return response
 
 
+def _asked_weakly() -> bool:
+    """Whether the client's ``If-None-Match`` names a weak ETag (the one of a compressed body);
+    a strong one came from an uncompressed body (a file, a ``.gz`` download), kept as it is."""
+    return "W/" in request.headers.get("If-None-Match", "")
+
+
 def compress(response: Response) -> Response:
     """``after_request``: gzip the response when it is worth it and the client allows it."""
     if is_static(request.endpoint):
@@ -139,8 +145,8 @@ def compress(response: Response) -> Response:
     if (response.status_code in (204, 206, 304) or "Content-Encoding" in response.headers
             or response.direct_passthrough or response.is_streamed
             or not compressible(response.mimetype)):
-        if response.status_code == 304 and accepts_gzip():
-            _weaken_etag(response)
+        if response.status_code == 304 and accepts_gzip() and _asked_weakly():
+            _weaken_etag(response)  # the client holds the compressed variant: name it so
         return response
     body = response.get_data()
     if len(body) < MIN_SIZE:
