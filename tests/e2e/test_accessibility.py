@@ -3,10 +3,10 @@ Playwright in Debian's chromium against the real server (``live_server``).
 
 Every page kind — home, a cluster, a managing body, a temporary association and one of its
 members, a national cluster, a thematic area, an observation, a sentence of the source, the
-ontology and one of its classes, a named graph, a 404 — at 1280 px and 390 px, in Italian and
-in English, with every ``<details>`` opened: no serious or critical violation.  Keyboard
-focus is visible on every control reached with Tab.  Skipped when chromium, playwright or
-axe-core is not installed, unless ``CI`` is set.
+ontology and one of its classes, a named graph, a 404, the query page before and after running
+a query — at 1280 px and 390 px, in Italian and in English, with every ``<details>`` opened:
+no serious or critical violation.  Keyboard focus is visible on every control reached with
+Tab.  Skipped when chromium, playwright or axe-core is not installed, unless ``CI`` is set.
 """
 
 from __future__ import annotations
@@ -82,14 +82,39 @@ def open_page(browser, url: str, width: int, lang: str):
 def test_no_serious_violation(live_server, browser, axe_source, kind, width, lang):
     context, page = open_page(browser, live_server + PAGES[kind], width, lang)
     try:
-        assert page.get_attribute("html", "lang") == lang
-        page.evaluate(OPEN_DETAILS)
-        page.add_script_tag(path=str(axe_source))
-        violations = page.evaluate(RUN_AXE)
-        blocking = [v for v in violations if v["impact"] in BLOCKING]
-        assert not blocking, (kind, width, lang, blocking)
-        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-        assert overflow <= 0, f"{kind} scrolls sideways at {width} px"
+        assert_no_blocking_violation(page, axe_source, kind, width, lang)
+    finally:
+        context.close()
+
+
+def assert_no_blocking_violation(page, axe_source: Path, kind: str, width: int, lang: str):
+    """axe finds no serious or critical violation with every ``<details>`` open, and the page
+    does not scroll sideways."""
+    assert page.get_attribute("html", "lang") == lang
+    page.evaluate(OPEN_DETAILS)
+    page.add_script_tag(path=str(axe_source))
+    violations = page.evaluate(RUN_AXE)
+    blocking = [v for v in violations if v["impact"] in BLOCKING]
+    assert not blocking, (kind, width, lang, blocking)
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{kind} scrolls sideways at {width} px"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("state", ["before running", "after running"])
+def test_query_page_has_no_serious_violation(live_server, browser, axe_source, state, width,
+                                             lang):
+    """The query page with YASGUI's editor drawn, and again with a result table (the run
+    button clicked)."""
+    context, page = open_page(browser, live_server + "/query", width, lang)
+    try:
+        page.wait_for_selector("#qp-editor .CodeMirror")
+        if state == "after running":
+            page.click("button.qp-run")
+            page.wait_for_selector("#qp-status.qp-status--ok")
+            page.wait_for_selector("#qp-results table.dataTable tbody td")
+        assert_no_blocking_violation(page, axe_source, f"query page {state}", width, lang)
     finally:
         context.close()
 

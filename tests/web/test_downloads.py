@@ -13,7 +13,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 from datetime import datetime, timezone
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
@@ -26,6 +25,7 @@ from rdflib import BNode, Dataset, Graph, Literal
 from rdflib.compare import isomorphic
 
 from poli_kg.graph.pipeline import DOWNLOAD_FILES, read_build_info
+from tests.support.rapper import rapper_count
 
 # Files of the build: name -> (rapper syntax, rdflib format, what build.json counts them as).
 RDF_FILES = {
@@ -48,28 +48,6 @@ MEDIA_TYPES = {
     ".gz": "application/gzip",
 }
 ALL_FILES = sorted([*DOWNLOAD_FILES, *(f + ".gz" for f in DOWNLOAD_FILES)])
-
-
-def need_rapper() -> str:
-    """Path of ``rapper``; skip (fail under CI) when raptor2-utils is not installed."""
-    path = shutil.which("rapper")
-    if path is None:
-        message = "rapper not found: install Debian's raptor2-utils (apt-get install raptor2-utils)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
-
-
-def rapper_count(path: Path, syntax: str) -> int:
-    """Parse ``path`` with rapper (counting only); fail on any error or warning."""
-    result = subprocess.run([need_rapper(), "-i", syntax, "-c", str(path)],
-                            capture_output=True, text=True, timeout=120, check=False)
-    assert result.returncode == 0, result.stderr
-    assert not re.search(r"error|warning", result.stderr, re.IGNORECASE), result.stderr
-    match = re.search(r"Parsing returned (\d+) triples", result.stderr)
-    assert match, result.stderr
-    return int(match.group(1))
 
 
 def rdflib_count(path: Path, fmt: str) -> int:

@@ -650,6 +650,50 @@ def test_ontology_term_details(ld):
     assert "Instances in the graph" in text and "MESAP" in text
 
 
+
+def test_ontology_classes_count_their_instances(ld, store_rows):
+    from urllib.parse import parse_qs
+
+    counted = {str(row["c"]): int(row["n"]) for row in store_rows(
+        "SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?c } GROUP BY ?c")}
+    html = page(ld.get("/ontology?lang=en"))
+    shown = {}
+    for tag, attrs in html.elements:
+        if tag == "section" and "ld-term" in attrs.get("class", ""):
+            term = attrs["about"]
+        elif tag == "data" and "value" in attrs:
+            shown[term] = int(attrs["value"])
+    classes = [a["about"] for t, a in html.elements if t == "section" and a.get("id") in ("PoloDiInnovazione", "SoggettoGestore")]
+    assert len(classes) == 2 and all(shown[c] > 0 for c in classes)
+    for iri, count in shown.items():
+        assert count == counted.get(iri, 0), iri
+    assert "Instances in the graph: " in html.text and "list them in the SPARQL editor" in html.text
+    link = next(href for href in html.links() if href.startswith("/query?")
+                and f"<{PKG.PoloDiInnovazione}>" in parse_qs(href.split("?", 1)[1])["query"][0])
+    query = parse_qs(link.split("?", 1)[1])["query"][0]
+    assert {str(row["instance"]) for row in store_rows(query)} == {
+        str(row["s"]) for row in store_rows("SELECT DISTINCT ?s WHERE { ?s a ?c }", c=PKG.PoloDiInnovazione)}
+    assert ld.get(link).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/id/polo/mesap", "/id/organizzazione/centro-servizi-industrie"])
+@pytest.mark.parametrize("lang, label, copied", [("it", "Copia l'IRI", "IRI copiato"),
+                                                 ("en", "Copy the IRI", "IRI copied")])
+def test_resource_pages_offer_to_copy_the_iri(ld, path, lang, label, copied):
+    html = page(ld.get(f"{path}?lang={lang}"))
+    iri = BASE + path[1:]
+    assert html.find("code", id="ld-iri-value") and iri in html.text     # selectable text
+    button, = html.find("button", class_="ld-copy")
+    assert button["type"] == "button" and "hidden" in button            # shown by copy.js only
+    assert button["data-copy"] == "ld-iri-value" and button["data-copied"] == copied
+    assert label in html.text
+    assert html.find("span", class_="ld-copy__status", role="status", **{"aria-live": "polite"})
+    scripts = [a["src"] for t, a in html.elements if t == "script" and "src" in a]
+    assert any("/static/js/copy.js" in src for src in scripts) and not html.inline_scripts
+    assert all("defer" in a for t, a in html.elements if t == "script" and "copy.js" in a.get("src", ""))
+    assert ld.get("/static/js/copy.js").status_code == 200
+
+
 # --- robots.txt and sitemap.xml -------------------------------------------------------------------
 
 def test_robots_txt(ld):

@@ -1,15 +1,22 @@
 """The documentation page of the ontology, generated from the ontology graph on every
 request: its metadata, every class and property with labels, definitions, relations, the
-sentences of the source it rests on, its instances or its use in the data, and the
-alignments to external vocabularies."""
+sentences of the source it rests on, its instances (how many, linked to the query that lists
+them) or its use in the data, and the alignments to external vocabularies.
+
+The instance counts come from one query for every class, kept for the store's build
+(:func:`instance_counts`): they change only with the data.  The folder listings under ``/id/``
+group resources by IRI folder, not by class (a folder may mix classes), so a class links to
+the query editor with a SELECT of its instances instead."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+import threading
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
-from flask import render_template, request
+from flask import current_app, render_template, request
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, QB, RDF, RDFS, SKOS
 from rdflib.term import Node
@@ -22,7 +29,7 @@ from poli_kg.web.base.formats import downloads_for
 from poli_kg.web.base.labels import Labels, pick, prefixed
 from poli_kg.web.base.pages import page_context
 from poli_kg.web.base.render import Excerpt, Renderer, Value
-from poli_kg.web.base.site import href_for, language
+from poli_kg.web.base.site import href_for, language, page_url
 
 ONTOLOGY = URIRef(ONTOLOGY_IRI)
 CLASS_TYPES = (OWL.Class, RDFS.Class)
@@ -59,6 +66,7 @@ ONTOLOGY_TEXT = {
         "chain": "Catena di proprietà", "domain_of": "Dominio di", "range_of": "Codominio di",
         "concept": "Concetto (Data Cube)", "defined_by": "Definita in",
         "instances": "Istanze nel grafo", "usage": "Triple nel grafo",
+        "count": "Istanze nel grafo: {n}", "list_instances": "elencale nell'editor SPARQL",
         "source": "Dalla fonte", "reused": "Termini di altri vocabolari descritti qui",
         "characteristics": "Caratteristiche", "class": "Classe",
         "generated": "Pagina generata dal grafo dell'ontologia a ogni richiesta.",
@@ -80,6 +88,7 @@ ONTOLOGY_TEXT = {
         "chain": "Property chain", "domain_of": "Domain of", "range_of": "Range of",
         "concept": "Concept (Data Cube)", "defined_by": "Defined by",
         "instances": "Instances in the graph", "usage": "Triples in the graph",
+        "count": "Instances in the graph: {n}", "list_instances": "list them in the SPARQL editor",
         "source": "From the source", "reused": "Terms of other vocabularies described here",
         "characteristics": "Characteristics", "class": "Class",
         "generated": "This page is generated from the ontology graph on every request.",
@@ -140,7 +149,21 @@ SELECT ?p (COUNT(*) AS ?n) WHERE {
   ?s ?p ?o .
 } GROUP BY ?p
 """
+INSTANCE_COUNT_QUERY = sparql_prologue() + """
+SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE {
+  { SELECT DISTINCT ?c WHERE { GRAPH ?og { ?c a owl:Class } } }
+  ?s a ?c .
+} GROUP BY ?c
+"""
+LIST_INSTANCES_QUERY = """PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+SELECT DISTINCT ?instance ?label WHERE {{
+  ?instance a <{iri}> .
+  OPTIONAL {{ ?instance rdfs:label ?label FILTER(lang(?label) = "{lang}") }}
+}} ORDER BY ?label ?instance
+"""
+"""The query the documentation of a class links to: its instances, with their labels."""
 MAX_INSTANCES = 120
+COUNTS_EXTENSION = "poli_kg.web.ontology.counts"
 
 
 @dataclass
@@ -157,6 +180,8 @@ class TermDoc:
     facts: list[tuple[str, list[Value]]]
     sources: list[Excerpt]
     usage: int | None = None
+    count: int | None = None
+    instances_url: str | None = None
     instances: list[Value] = field(default_factory=list)
     more_instances: int = 0
 
@@ -215,6 +240,26 @@ def class_instances(lang: str) -> dict[str, list[Value]]:
     return instances
 
 
+def instance_counts() -> dict[str, int]:
+    """How many resources of the store each class of the ontology types, once per build."""
+    store = get_store()
+    key = (id(store), store.build.folder())
+    holder = current_app.extensions.setdefault(COUNTS_EXTENSION, {"lock": threading.Lock()})
+    with holder["lock"]:
+        if holder.get("key") != key:
+            rows = store.select(INSTANCE_COUNT_QUERY, bindings={"og": GRAPH_ONTOLOGY})
+            holder["counts"] = {str(row["c"]): int(row["n"]) for row in rows}
+            holder["key"] = key
+        counts: dict[str, int] = holder["counts"]
+    return counts
+
+
+def instances_query_url(iri: str, lang: str) -> str:
+    """The query editor, filled with the SELECT of the instances of class ``iri``."""
+    query = LIST_INSTANCES_QUERY.format(iri=iri, lang=lang)
+    return page_url(request.script_root + "/query?" + urlencode({"query": query}))
+
+
 def property_usage() -> dict[str, int]:
     """How many triples of the store use each property of the ontology."""
     rows = get_store().select(USAGE_QUERY, bindings={"og": GRAPH_ONTOLOGY})
@@ -239,6 +284,7 @@ class Documentation:
         self.sources = term_sources(lang)
         self.instances = class_instances(lang)
         self.usage = property_usage()
+        self.counts = instance_counts()
 
     # -- values: links to the terms documented on the page stay on the page
 
@@ -291,6 +337,8 @@ class Documentation:
             labels=by_language(self.graph.objects(term, RDFS.label)), definitions=definitions,
             facts=self.facts(term, table + TERM_FACTS), sources=self.sources.get(iri, []),
             usage=self.usage.get(iri) if kind != "class" else None,
+            count=self.counts.get(iri, 0) if kind == "class" else None,
+            instances_url=instances_query_url(iri, self.lang) if kind == "class" else None,
             instances=instances[:MAX_INSTANCES],
             more_instances=max(len(instances) - MAX_INSTANCES, 0),
         )
