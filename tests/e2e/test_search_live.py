@@ -216,3 +216,32 @@ def test_the_search_form_works_without_suggestions(live_server, italian):  # noq
     link.click()
     page.wait_for_url("**/id/organizzazione/torino-wireless**")
     check_clean(italian)
+
+
+@pytest.mark.browser
+def test_the_header_box_on_a_resource_page_on_a_phone(live_server, italian, shots):  # noqa: F811
+    page = italian.page
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(live_server + "/id/polo/mesap?lang=en")
+    assert page.locator(".site-nav__lang").is_visible()          # the language switch stays
+    box = page.locator("#site-search-q")
+    assert box.is_visible() and box.get_attribute("role") == "combobox"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    box.click()
+    box.press_sequentially("torino wirl", delay=40)
+    options = page.locator("#site-search-q-suggestions [role=option]")
+    options.first.wait_for()
+    assert box.get_attribute("aria-expanded") == "true"
+    assert "Torino Wireless Foundation" in options.first.inner_text()   # in the page language
+    page.screenshot(path=str(shots / "header-search-suggestions-390.png"))
+    options.first.click()
+    page.wait_for_url("**/id/organizzazione/torino-wireless?lang=en")
+    assert page.inner_text("h1") == "Torino Wireless Foundation"
+    copy = page.locator("button.ld-copy")
+    assert copy.is_visible() and copy.inner_text() == "Copy the IRI"
+    copy.focus()
+    page.keyboard.press("Enter")                                  # keyboard-operable
+    status = page.locator(".ld-copy__status")
+    status.filter(has_text="IRI").wait_for()
+    assert status.inner_text() in ("IRI copied", "Select the IRI to copy it")
+    check_clean(italian)

@@ -215,3 +215,40 @@ def test_a_build_without_an_index_answers_503(build_dir, tmp_path):
         assert response.get_data(as_text=True).startswith("503 Service Unavailable: ")
     finally:
         application.extensions["poli_kg.store"].close()
+
+
+# --------------------------------------------------------------------------- the header's box
+
+@pytest.mark.parametrize("path", ["/", "/id/polo/mesap", "/ontology", "/query", "/search?q=mesap",
+                                  "/id/polo/nessuno"])
+@pytest.mark.parametrize("lang, name, button", [("it", "Cerca nel sito", "Cerca"),
+                                                ("en", "Search the site", "Search")])
+def test_every_page_has_the_search_box_in_its_header(client, path, lang, name, button):
+    joiner = "&" if "?" in path else "?"
+    response = client.get(f"{path}{joiner}lang={lang}", headers={"Accept": "text/html"})
+    assert response.mimetype == "text/html"
+    page = response.get_data(as_text=True)
+    header = re.search(r'<header class="site-header">.*?</header>', page, flags=re.S).group(0)
+    form = re.search(r'<form class="site-search"[^>]*>.*?</form>', header, flags=re.S).group(0)
+    assert 'action="/search"' in form and 'method="get"' in form and 'role="search"' in form
+    assert f'aria-label="{name}"' in form
+    assert f'<label class="site-search__label" for="site-search-q">{button}</label>' in form
+    assert re.search(r'<input id="site-search-q"[^>]* name="q"', form)
+    assert 'data-suggest="/search"' in form and f'data-lang="{lang}"' in form
+    assert f'<input type="hidden" name="lang" value="{lang}">' in form       # ?lang is kept
+    assert f'<button class="site-search__button" type="submit">{button}</button>' in form
+    assert 'class="site-nav__lang"' in header
+    assert len(re.findall(r'<script src="[^"]*/static/js/search\.js[^"]*" defer>', page)) == 1
+    assert len(re.findall(r'/static/css/search\.css', page)) >= 1
+
+
+def test_the_header_box_keeps_no_language_it_was_not_given(client):
+    page = client.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    form = re.search(r'<form class="site-search"[^>]*>.*?</form>', page, flags=re.S).group(0)
+    assert 'name="lang"' not in form and 'data-lang="en"' in form
+
+
+def test_the_header_box_submits_to_the_search_page(client):
+    response = client.get("/search", query_string={"q": "torino wirless", "lang": "en"})
+    assert response.status_code == 200
+    assert 'href="/id/organizzazione/torino-wireless?lang=en"' in response.get_data(as_text=True)

@@ -47,12 +47,6 @@ answer_store_failures(bp)
 share_site_shell(bp)
 
 
-@bp.get("/id/")
-def resource_root() -> Response:
-    """``BASE + "id/"`` names no resource."""
-    return not_found(BASE + "id/")
-
-
 @bp.get("/id/<path:rest>")
 def resource(rest: str) -> Response:
     """Any resource ``BASE + "id/" + rest``, negotiated (or by suffix)."""

@@ -176,6 +176,8 @@
   textarea.hidden = true;
   editorEl.hidden = false;
   yasqe.refresh();
+  // CodeMirror types into a textarea of its own: it is named by the page's label of the editor.
+  yasqe.getInputField().setAttribute("aria-labelledby", "qp-query-label");
 
   // The result viewer is drawn at the first response; until then the page's hint stays.
   var yasr = null;
@@ -399,8 +401,19 @@
       a.removeAttribute("ref");  // Yasr writes ref= for rel=
     }
   }
-  new MutationObserver(function () { localiseLinks(resultsEl); })
-    .observe(resultsEl, { childList: true, subtree: true });
+  // Yasr's page-size select has a text beside it but no label: that text becomes its name.
+  function nameControls(root) {
+    var sizers = root.querySelectorAll("select.tableSizer:not([aria-label])");
+    for (var i = 0; i < sizers.length; i++) {
+      var text = sizers[i].parentNode.querySelector(".pageSizerLabel");
+      var name = text ? text.textContent.replace(/[:\s]+$/, "") : "";
+      if (name) sizers[i].setAttribute("aria-label", name);
+    }
+  }
+  new MutationObserver(function () {
+    localiseLinks(resultsEl);
+    nameControls(resultsEl);
+  }).observe(resultsEl, { childList: true, subtree: true });
 
   function setStatus(text, kind) {
     statusEl.textContent = text;
