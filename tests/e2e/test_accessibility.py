@@ -37,6 +37,12 @@ PAGES = {
     "ontology class": "/ontology#PoloDiInnovazione",
     "named graph": "/graph/data",
     "404": "/id/polo/nessuno",
+    "catalogue": "/catalog",
+    "downloads": "/downloads/",
+    "search": "/search?q=torino",
+    "listing": "/id/polo/",
+    "folders": "/id/",
+    "releases": "/releases/",
 }
 WIDTHS = (1280, 390)
 LANGUAGES = ("it", "en")
