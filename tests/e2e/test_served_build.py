@@ -74,10 +74,12 @@ def served(client) -> dict[str, object]:
     assert query.status_code == 200, query.data
     values = {b["v"]["value"] for b in query.get_json()["results"]["bindings"]}
     index = client.get("/downloads/?format=json").get_json()
+    turtle = client.get("/id/polo/mesap.ttl")
+    assert turtle.status_code == 200, (turtle.status_code, turtle.get_data(as_text=True)[:500])
     return {
         "query": values,
         "page": versions_in(client.get("/id/polo/mesap").get_data(as_text=True)),
-        "turtle": versions_in(client.get("/id/polo/mesap.ttl").get_data(as_text=True)),
+        "turtle": versions_in(turtle.get_data(as_text=True)),
         "download": versions_in(client.get("/downloads/poli-kg.ttl").get_data(as_text=True)),
         "inputs_sha256": index["inputs_sha256"],
     }
