@@ -41,6 +41,7 @@ folder beside the output (:func:`releases_dir_for`; ``releases/`` next to ``publ
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -81,6 +82,16 @@ class BuildError(Exception):
 
 
 # --------------------------------------------------------------------------- the manifest
+
+def sha256_of(path: Path) -> str:
+    """The SHA-256 of the file at ``path`` (hex), read in chunks: how a build folder's files
+    are checked against ``SHA256SUMS``, ``build.json`` and a release's manifest."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 16):
+            digest.update(chunk)
+    return digest.hexdigest()
+
 
 def read_build_info(out_dir: Path | str) -> dict | None:
     """``out_dir/build.json`` as a dict, or None when missing or unreadable."""

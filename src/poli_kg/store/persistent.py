@@ -12,7 +12,6 @@ the N-Quads' SHA-256, which saves hashing them).  The store folder it returns is
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import logging
 import os
@@ -27,7 +26,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from poli_kg.buildfolder import read_build_info
+from poli_kg.buildfolder import read_build_info, sha256_of
 from poli_kg.store.errors import StoreUnavailable
 
 __all__ = ["NQUADS_FILE", "PERSISTENT_MANIFEST", "prepare_persistent_store",
@@ -41,15 +40,6 @@ PERSISTENT_MANIFEST = "poli-kg-store.json"
 """The manifest in ``PATH``: which store folder holds which build."""
 
 
-def _sha256_file(path: Path) -> str:
-    """SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _source_digest(info: Mapping[str, Any], source: Path) -> str:
     """SHA-256 of the build's N-Quads: as ``build.json`` records it, else computed."""
     files = info.get("files")
@@ -57,7 +47,7 @@ def _source_digest(info: Mapping[str, Any], source: Path) -> str:
     digest = recorded.get("sha256") if isinstance(recorded, dict) else None
     if isinstance(digest, str) and re.fullmatch(r"[0-9a-f]{64}", digest):
         return digest
-    return _sha256_file(source)
+    return sha256_of(source)
 
 
 def read_persistent_manifest(path: str | Path) -> dict[str, Any] | None:

@@ -34,7 +34,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, RDF, XSD
 
 from poli_kg.buildfolder import (
-    DOWNLOAD_FILES, RELEASE_INFO, is_version, release_versions,
+    DOWNLOAD_FILES, RELEASE_INFO, is_version, release_versions, sha256_of,
 )
 from poli_kg.namespaces import ADMS, BASE, DATASET, SPDX, bind_prefixes
 
@@ -64,7 +64,6 @@ UNICODE_TYPES = {"text/turtle", "application/n-triples", "application/n-quads", 
 """Text formats whose Content-Type names the charset (JSON is UTF-8 by definition)."""
 
 _SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-_CHUNK = 1 << 16
 
 
 def media_type(name: str) -> str:
@@ -141,20 +140,12 @@ class Release:
         """Whether the file's SHA-256 is the one in the manifest (computed once per file)."""
         with self._lock:
             if file.name not in self._intact:
-                actual = _sha256_of(file.path)
+                actual = sha256_of(file.path)
                 if actual != file.sha256:
                     log.error("release file %s not served: SHA-256 %s differs from %s",
                               file.path, actual, file.sha256)
                 self._intact[file.name] = actual == file.sha256
             return self._intact[file.name]
-
-
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _safe_name(name: Any) -> bool:

@@ -35,7 +35,6 @@ path its own metadata give under the base IRI).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
@@ -49,7 +48,9 @@ from typing import Any
 from flask import Flask, current_app
 from werkzeug.exceptions import ServiceUnavailable
 
-from poli_kg.buildfolder import ASSETS_DIR, CHECKSUMS, CSVW_DIR, ServedBuild, read_build_info
+from poli_kg.buildfolder import (
+    ASSETS_DIR, CHECKSUMS, CSVW_DIR, ServedBuild, read_build_info, sha256_of,
+)
 from poli_kg.store.current import get_store
 
 __all__ = [
@@ -66,7 +67,6 @@ EXTENSION = "poli_kg.web.base.files"
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _SUMS_LINE = re.compile(r"([0-9a-f]{64}) [ *](\S+)")
-_CHUNK = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -295,15 +295,6 @@ class BuildFiles:
     def key(self) -> tuple[str, str]:
         """Identifies the build (folder name and time), e.g. to key caches."""
         return (self.folder.name, self.built_at.isoformat())
-
-
-def sha256_of(path: Path) -> str:
-    """The SHA-256 of the file at ``path`` (hex), read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def load_build(build_dir: str | Path) -> BuildFiles:
