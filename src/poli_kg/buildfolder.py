@@ -43,6 +43,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -53,6 +54,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+
+_log = logging.getLogger(__name__)
 
 # Files of a build folder.  The RDF downloads get a .gz copy and a line in SHA256SUMS.
 DOWNLOAD_FILES = (
@@ -91,6 +94,30 @@ def sha256_of(path: Path) -> str:
         while chunk := f.read(1 << 16):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+class ChecksumMemo:
+    """Which files of a folder match the SHA-256 recorded for them, each hashed once.
+
+    A build or a release never changes, so a file found intact stays intact; a file that
+    does not match is logged once and never served.
+    """
+
+    def __init__(self, what: str) -> None:
+        self.what = what                   # how the log names the files ("download", …)
+        self._lock = threading.Lock()
+        self._intact: dict[str, bool] = {}
+
+    def intact(self, name: str, path: Path, sha256: str) -> bool:
+        """Whether the file ``name`` at ``path`` has the SHA-256 ``sha256``."""
+        with self._lock:
+            if name not in self._intact:
+                actual = sha256_of(path)
+                if actual != sha256:
+                    _log.error("%s %s not served: SHA-256 %s differs from %s",
+                               self.what, path, actual, sha256)
+                self._intact[name] = actual == sha256
+            return self._intact[name]
 
 
 def read_build_info(out_dir: Path | str) -> dict | None:

@@ -34,7 +34,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, RDF, XSD
 
 from poli_kg.buildfolder import (
-    DOWNLOAD_FILES, RELEASE_INFO, is_version, release_versions, sha256_of,
+    DOWNLOAD_FILES, RELEASE_INFO, is_version, release_versions, ChecksumMemo,
 )
 from poli_kg.namespaces import ADMS, BASE, DATASET, SPDX, bind_prefixes
 
@@ -105,8 +105,8 @@ class Release:
     previous: str | None
     info: Mapping[str, Any]                  # the manifest
     files: Mapping[str, ReleaseFile]         # by name; the manifest itself included
-    _intact: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
+    _checks: ChecksumMemo = field(default_factory=lambda: ChecksumMemo("release file"),
+                                  compare=False, repr=False)
 
     @property
     def notes(self) -> Mapping[str, str]:
@@ -138,14 +138,7 @@ class Release:
 
     def intact(self, file: ReleaseFile) -> bool:
         """Whether the file's SHA-256 is the one in the manifest (computed once per file)."""
-        with self._lock:
-            if file.name not in self._intact:
-                actual = sha256_of(file.path)
-                if actual != file.sha256:
-                    log.error("release file %s not served: SHA-256 %s differs from %s",
-                              file.path, actual, file.sha256)
-                self._intact[file.name] = actual == file.sha256
-            return self._intact[file.name]
+        return self._checks.intact(file.name, file.path, file.sha256)
 
 
 def _safe_name(name: Any) -> bool:

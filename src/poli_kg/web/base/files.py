@@ -49,7 +49,7 @@ from flask import Flask, current_app
 from werkzeug.exceptions import ServiceUnavailable
 
 from poli_kg.buildfolder import (
-    ASSETS_DIR, CHECKSUMS, CSVW_DIR, ServedBuild, read_build_info, sha256_of,
+    ASSETS_DIR, CHECKSUMS, CSVW_DIR, ServedBuild, read_build_info, sha256_of, ChecksumMemo,
 )
 from poli_kg.store.current import get_store
 
@@ -263,19 +263,12 @@ class BuildFiles:
     checksums: Path = field(default=Path())
     tables: dict[str, DownloadFile] = field(default_factory=dict)   # csvw/…, by name
     assets: dict[str, DownloadFile] = field(default_factory=dict)   # assets/…, by name
-    _intact: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
+    _checks: ChecksumMemo = field(default_factory=lambda: ChecksumMemo("download"),
+                                  compare=False, repr=False)
 
     def intact(self, file: DownloadFile) -> bool:
         """Whether the file's SHA-256 is the one in SHA256SUMS (computed once per file)."""
-        with self._lock:
-            if file.name not in self._intact:
-                actual = sha256_of(file.path)
-                if actual != file.sha256:
-                    log.error("download %s not served: SHA-256 %s differs from %s",
-                              file.path, actual, file.sha256)
-                self._intact[file.name] = actual == file.sha256
-            return self._intact[file.name]
+        return self._checks.intact(file.name, file.path, file.sha256)
 
     def get(self, name: str) -> DownloadFile | None:
         """The download called ``name``, or None."""
