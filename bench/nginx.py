@@ -18,7 +18,10 @@ Over ``bench/out/build-SIZE/public`` (the project's build plus SIZE generated tr
 2. **Small SELECT, no cache** (target ≥ 0.8× bare pyoxigraph): poli-kg with its result cache
    off (``QUERY_CACHE_MB=0``, ``bench/query.py``'s "poli-kg, no cache"; gunicorn's default
    workers) beside ``bench/oxigraph_server.py`` over the same store; wrk POSTs the labels of
-   one cluster.
+   one cluster.  Two more servers show where the difference goes (``bench/flask_floor.py``):
+   a one-view Flask application on gunicorn with poli-kg's settings that runs the query in the
+   request thread (what Flask and gunicorn cost), and the same running it in a child process
+   through poli-kg's executor (what the process boundary of a killable query adds).
 
 Every wrk run lasts ``--duration`` seconds with ``--connections`` connections and 2 threads;
 the servers take turns for ``--rounds`` rounds after a warm-up round, each run followed by a
@@ -33,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import tempfile
 import urllib.parse
@@ -54,6 +58,8 @@ from tests.support.virtuoso import find_executable as find_virtuoso  # noqa: E40
 
 NGINX = "poli-kg via nginx (cache)"
 BARE = "bare pyoxigraph"
+FLOOR = "Flask on gunicorn, query in the thread"
+FLOOR_ISOLATED = "Flask on gunicorn, query in a child process"
 VIRTUOSO = "Virtuoso"
 TARGETS = (
     ("query mix, repeated (GET)", NGINX, VIRTUOSO, 10.0),
@@ -76,6 +82,25 @@ def nginx_deployment(build: Path, work: Path, timeout: float, stack: ExitStack) 
     proxy = Nginx(work / "nginx", ports, workers=2).start()
     assert proxy.process is not None
     return Endpoint(NGINX, proxy.url + "/sparql", proxy.stop, proxy.process.pid)
+
+
+def floor_server(name: str, build: Path, isolate: bool) -> Endpoint:
+    """``bench/flask_floor.py`` over the build's store (gunicorn's default workers)."""
+    command = [sys.executable, str(Path(__file__).with_name("flask_floor.py")),
+               str(build / "store"), *(["--isolate"] if isolate else [])]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                               text=True)
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if not line.startswith("poli-kg serving "):
+        process.kill()
+        raise RuntimeError(f"bench/flask_floor.py did not start: {line!r}")
+
+    def stop() -> None:
+        process.terminate()
+        process.wait(timeout=30)
+
+    return Endpoint(name, line.split()[2] + "sparql", stop, process.pid)
 
 
 def start(name: str, starter, stack: ExitStack) -> Endpoint:
@@ -183,17 +208,22 @@ def small_select(build: Path, work: Path, args: argparse.Namespace) -> dict:
                                                       "oxigraph", args.timeout, cache=False),
                      stack)
         bare = start(BARE, lambda: bare_oxigraph_server(build), stack)
-        medians = median_runs([ours, bare], script, args)
+        floors = [start(name, lambda n=name, i=isolate: floor_server(n, build, i), stack)
+                  for name, isolate in ((FLOOR, False), (FLOOR_ISOLATED, True))]
+        medians = median_runs([ours, bare, *floors], script, args)
     return {"servers": {name: figures(r) for name, r in medians.items()}}
 
 
 # --------------------------------------------------------------------------------- tables
 
 def targets_table(report: dict) -> str:
-    servers = {**report["mix"]["servers"], **report["small"]["servers"]}
+    servers = {**report.get("mix", {}).get("servers", {}),
+               **report.get("small", {}).get("servers", {})}
     lines = ["| comparison | poli-kg req/s | reference | reference req/s | ratio | target | |",
              "|---|---:|---|---:|---:|---:|---|"]
     for label, ours, reference, target in TARGETS:
+        if ours not in servers:
+            continue
         ratio = servers[ours]["rps"] / servers[reference]["rps"]
         verdict = "met" if ratio >= target else "MISSED"
         lines.append(f"| {label} | {servers[ours]['rps']:,.0f} | {reference} "
@@ -206,7 +236,7 @@ def servers_table(report: dict) -> str:
     lines = [("| requests | server | req/s | p50 ms | p95 ms | CPU ms / request | requests "
               "| errors |"), "|---|---|---:|---:|---:|---:|---:|---:|"]
     for kind, label in (("mix", "query mix, GET"), ("small", "small SELECT, POST")):
-        for name, s in report[kind]["servers"].items():
+        for name, s in report.get(kind, {}).get("servers", {}).items():
             lines.append(f"| {label} | {name} | {s['rps']:,.0f} | {s['p50_ms']:.2f} "
                          f"| {s['p95_ms']:.2f} | {s['cpu_ms']:.3f} | {s['requests']:,} "
                          f"| {s['errors']} |")
@@ -225,6 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
+    parser.add_argument("--only", choices=("mix", "small"),
+                        help="run one of the two comparisons (default: both)")
     args = parser.parse_args(argv)
     if find_executable() is None:
         sys.exit("nginx is not installed (scripts/install-system-deps.sh installs it)")
@@ -236,14 +268,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{triples:,} triples in the build:", file=sys.stderr, flush=True)
     with tempfile.TemporaryDirectory(prefix="poli-kg-bench-nginx-") as tmp:
         report = {"triples": triples, "duration": args.duration,
-                  "connections": args.connections, "rounds": args.rounds,
-                  "mix": repeated_mix(build, Path(tmp) / "mix", args),
-                  "small": small_select(build, Path(tmp) / "small", args)}
+                  "connections": args.connections, "rounds": args.rounds}
+        for kind, measure in (("mix", repeated_mix), ("small", small_select)):
+            if args.only in (None, kind):
+                report[kind] = measure(build, Path(tmp) / kind, args)
     if args.json:
         args.json.write_text(json.dumps(report, indent=1), encoding="utf-8")
+    cache = ("" if "mix" not in report else f"; nginx cache: {report['mix']['cache_hits']} of "
+             f"{report['mix']['queries']} repeated queries answered from it")
     print(f"{triples:,} triples; wrk: {args.connections} connections, 2 threads, median of "
-          f"{args.rounds} runs of {args.duration:g} s; nginx cache: {report['mix']['cache_hits']}"
-          f" of {report['mix']['queries']} repeated queries answered from it.\n")
+          f"{args.rounds} runs of {args.duration:g} s{cache}.\n")
     print(targets_table(report), "\n")
     print(servers_table(report))
     return 0

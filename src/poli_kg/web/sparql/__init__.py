@@ -105,10 +105,11 @@ def endpoint() -> Response:
     if req.query is None:
         return _without_query(req)
     config = current_app.config
+    url = endpoint_url()
     info, prepared = check_query(
         req.query, req, _dataset_graphs,
         int(config.get("MAX_QUERY_LENGTH", DEFAULT_MAX_QUERY_LENGTH)),
-        int(config.get("MAX_QUERY_NESTING", DEFAULT_MAX_QUERY_NESTING)), endpoint_url())
+        int(config.get("MAX_QUERY_NESTING", DEFAULT_MAX_QUERY_NESTING)), url)
     g.sparql_form = info.form
     if info.form is None:  # not a query: let the parser say why
         media_type = SPARQL_RESULTS_JSON
@@ -116,7 +117,7 @@ def endpoint() -> Response:
         media_type = choose_format(info.form, request.headers.get("Accept"), req.format).media_type
     limit = int(config.get("MAX_RESULTS", 10_000))
     max_age = int(config.get("RESULT_MAX_AGE", DEFAULT_RESULT_MAX_AGE))
-    rep = representation(_cacheable_build(), (req.query, media_type, endpoint_url(), str(limit)),
+    rep = representation(_cacheable_build(), (req.query, media_type, url, str(limit)),
                          (req.default_graph_uris, req.named_graph_uris))
     if caching.not_modified(rep):
         return caching.not_modified_response(rep, max_age)

@@ -52,14 +52,16 @@ def _single(values: list[str], name: str) -> str | None:
     return values[0] if values else None
 
 
-def _require_utf8(raw: bytes, what: str) -> None:
-    """400 unless ``raw`` (a query string or form body) decodes as UTF-8 throughout.
+def _parse_utf8(raw: bytes, what: str) -> MultiDict[str, str]:
+    """The parameters of ``raw`` (a query string or form body), read once; 400 unless it
+    decodes as UTF-8 throughout.
 
-    werkzeug replaces undecodable bytes by U+FFFD, which would silently change the query.
+    werkzeug's own parsing replaces undecodable bytes by U+FFFD, which would silently change
+    the query; this one reads the same pairs, strictly.
     """
     try:
-        parse_qsl(raw.decode("utf-8"), keep_blank_values=True, encoding="utf-8",
-                  errors="strict")
+        return MultiDict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True,
+                                   encoding="utf-8", errors="strict"))
     except UnicodeDecodeError as exc:
         raise BadRequest(f"The {what} is not valid UTF-8: percent-encode the UTF-8 bytes "
                          "of the query.") from exc
@@ -89,21 +91,24 @@ def _read_post() -> tuple[MultiDict[str, str] | CombinedMultiDict[str, str], str
         raise Forbidden(UPDATE_REFUSED)
     if mimetype == "application/sparql-query":
         _require_utf8_charset()
-        _require_utf8(request.query_string, "URL's query string")
+        args = _parse_utf8(request.query_string, "URL's query string")
         try:
             query = request.get_data(cache=False).decode("utf-8")
         except UnicodeDecodeError as exc:
             raise BadRequest("The query is not valid utf-8 text: send its UTF-8 bytes.") from exc
-        if "query" in request.args:
+        if "query" in args:
             raise BadRequest("With Content-Type application/sparql-query the query is "
                              "the request body, not a query parameter.")
-        return request.args, query
+        return args, query
     if mimetype in ("application/x-www-form-urlencoded", "multipart/form-data", ""):
-        _require_utf8(request.query_string, "URL's query string")
+        args = _parse_utf8(request.query_string, "URL's query string")
         if mimetype == "application/x-www-form-urlencoded":
-            _require_utf8_charset(request.get_data(cache=True))
-            _require_utf8(request.get_data(cache=True), "form")
-        params = CombinedMultiDict([request.form, request.args])
+            body = request.get_data(cache=True)
+            _require_utf8_charset(body)
+            form = _parse_utf8(body, "form")
+        else:
+            form = request.form
+        params = CombinedMultiDict([form, args])
         return params, _single(params.getlist("query"), "query")
     raise UnsupportedMediaType(
         f"Content-Type {mimetype} is not supported. POST a query as "
@@ -120,8 +125,7 @@ def read_protocol_request() -> ProtocolRequest:
     if request.method == "POST":
         params, query = _read_post()
     else:
-        _require_utf8(request.query_string, "URL's query string")
-        params = request.args
+        params = _parse_utf8(request.query_string, "URL's query string")
         query = _single(params.getlist("query"), "query")
     if "update" in params:
         raise Forbidden(UPDATE_REFUSED)

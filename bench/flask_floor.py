@@ -1,0 +1,87 @@
+"""The framework's floor: a SPARQL query through Flask on gunicorn, with nothing of poli-kg's.
+
+    python bench/flask_floor.py BUILD_DIR/store [--port 0] [--workers N] [--isolate]
+
+A one-view Flask application behind gunicorn with the settings of ``poli-kg serve``
+(:func:`poli_kg.web.server.gunicorn_options`: gthread workers, 8 threads each, keep-alive).
+``POST /sparql`` (form-encoded ``query=``) runs the query on the build's on-disk Oxigraph store
+and answers SPARQL JSON, as ``bench/oxigraph_server.py`` does; without ``--isolate`` in the
+request thread, with it in a child process of the worker through poli-kg's executor
+(:mod:`poli_kg.store.executor`, the process boundary that makes a runaway query killable).
+No checks, no headers, no log.  Beside the bare server and poli-kg (``bench/nginx.py``) it
+tells what Flask and gunicorn cost alone, and what the process boundary adds.  Prints
+``poli-kg serving URL`` once it serves, like ``poli-kg serve``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import pyoxigraph as ox
+from flask import Flask, Response, request
+
+from poli_kg.store.executor import Executor
+from poli_kg.web.server import Server, gunicorn_options
+
+RESULTS_JSON = "application/sparql-results+json"
+
+
+class Answerer:
+    """Runs a query on the store and serialises it (opened lazily, after gunicorn forks)."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+        self.store: ox.Store | None = None
+
+    def answer(self, query: str) -> bytes:
+        if self.store is None:
+            self.store = ox.Store.read_only(self.folder)
+        result = self.store.query(query, use_default_graph_as_union=True)
+        return result.serialize(format=ox.QueryResultsFormat.JSON)
+
+
+def floor_app(folder: str, isolate: bool) -> Flask:
+    """The one-view application."""
+    app = Flask(__name__)
+    answerer = Answerer(folder)
+    executor = Executor(lambda: Answerer(folder)) if isolate else None
+
+    @app.post("/sparql")
+    def sparql() -> Response:
+        query = request.form["query"]
+        body = (answerer.answer(query) if executor is None
+                else executor.call("answer", (query,), timeout=30))
+        return Response(body, content_type=RESULTS_JSON)
+
+    @app.get("/healthz")
+    def healthz() -> Response:
+        return Response(b"{}", content_type="application/json")
+
+    return app
+
+
+class FloorServer(Server):
+    """gunicorn with ``poli-kg serve``'s settings, serving :func:`floor_app`."""
+
+    def load(self) -> Flask:
+        return floor_app(self.app_config["folder"], self.app_config["isolate"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("store", help="an Oxigraph store folder (BUILD_DIR/store)")
+    parser.add_argument("--port", type=int, default=0, help="0: any free port")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="gunicorn workers (default: as poli-kg serve)")
+    parser.add_argument("--isolate", action="store_true",
+                        help="run each query in a child process (poli-kg's executor)")
+    args = parser.parse_args(argv)
+    options = gunicorn_options("127.0.0.1", args.port, 30.0, args.workers)
+    del options["worker_exit"]  # no poli-kg store to close
+    FloorServer({"folder": args.store, "isolate": args.isolate}, options).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
