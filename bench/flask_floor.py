@@ -1,30 +1,37 @@
-"""The framework's floor: a SPARQL query through Flask on gunicorn, with nothing of poli-kg's.
+"""The framework's floor: a SPARQL query through Flask, with nothing of poli-kg's.
 
     python bench/flask_floor.py BUILD_DIR/store [--port 0] [--workers N] [--isolate]
+                                [--server gunicorn|granian]
 
 A one-view Flask application behind gunicorn with the settings of ``poli-kg serve``
-(:func:`poli_kg.web.server.gunicorn_options`: gthread workers, 8 threads each, keep-alive).
+(:func:`poli_kg.web.server.gunicorn_options`: gthread workers, 8 threads each, keep-alive), or
+behind granian (a WSGI server written in Rust; PyPI ``granian``, in the bench extra) with as
+many workers and 8 threads each.
 ``POST /sparql`` (form-encoded ``query=``) runs the query on the build's on-disk Oxigraph store
 and answers SPARQL JSON, as ``bench/oxigraph_server.py`` does; without ``--isolate`` in the
 request thread, with it in a child process of the worker through poli-kg's executor
 (:mod:`poli_kg.store.executor`, the process boundary that makes a runaway query killable).
 No checks, no headers, no log.  Beside the bare server and poli-kg (``bench/nginx.py``) it
-tells what Flask and gunicorn cost alone, and what the process boundary adds.  Prints
-``poli-kg serving URL`` once it serves, like ``poli-kg serve``.
+tells what Flask and the application server cost alone, and what the process boundary adds.
+Prints ``poli-kg serving URL`` once it serves, like ``poli-kg serve``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import socket
 import sys
 
 import pyoxigraph as ox
 from flask import Flask, Response, request
 
 from poli_kg.store.executor import Executor
-from poli_kg.web.server import Server, gunicorn_options
+from poli_kg.web.server import THREADS, Server, default_workers, gunicorn_options
 
 RESULTS_JSON = "application/sparql-results+json"
+STORE_ENV, ISOLATE_ENV = "FLOOR_STORE", "FLOOR_ISOLATE"
+"""How granian's workers, which import the application anew, learn its arguments."""
 
 
 class Answerer:
@@ -61,6 +68,30 @@ def floor_app(folder: str, isolate: bool) -> Flask:
     return app
 
 
+def app_from_environment() -> Flask:
+    """:func:`floor_app` with the arguments in the environment (granian's factory)."""
+    return floor_app(os.environ[STORE_ENV], os.environ.get(ISOLATE_ENV) == "1")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def serve_granian(folder: str, isolate: bool, port: int, workers: int | None) -> None:
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    os.environ.update({STORE_ENV: folder, ISOLATE_ENV: "1" if isolate else "0"})
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    port = port or free_port()  # granian cannot say which port 0 became
+    print(f"poli-kg serving http://127.0.0.1:{port}/", flush=True)
+    Granian("flask_floor:app_from_environment", address="127.0.0.1", port=port,
+            interface=Interfaces.WSGI, factory=True, workers=workers or default_workers(),
+            blocking_threads=THREADS, log_enabled=False).serve()
+
+
 class FloorServer(Server):
     """gunicorn with ``poli-kg serve``'s settings, serving :func:`floor_app`."""
 
@@ -76,7 +107,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="gunicorn workers (default: as poli-kg serve)")
     parser.add_argument("--isolate", action="store_true",
                         help="run each query in a child process (poli-kg's executor)")
+    parser.add_argument("--server", choices=("gunicorn", "granian"), default="gunicorn")
     args = parser.parse_args(argv)
+    if args.server == "granian":
+        serve_granian(args.store, args.isolate, args.port, args.workers)
+        return 0
     options = gunicorn_options("127.0.0.1", args.port, 30.0, args.workers)
     del options["worker_exit"]  # no poli-kg store to close
     FloorServer({"folder": args.store, "isolate": args.isolate}, options).run()

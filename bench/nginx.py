@@ -18,10 +18,11 @@ Over ``bench/out/build-SIZE/public`` (the project's build plus SIZE generated tr
 2. **Small SELECT, no cache** (target ≥ 0.8× bare pyoxigraph): poli-kg with its result cache
    off (``QUERY_CACHE_MB=0``, ``bench/query.py``'s "poli-kg, no cache"; gunicorn's default
    workers) beside ``bench/oxigraph_server.py`` over the same store; wrk POSTs the labels of
-   one cluster.  Two more servers show where the difference goes (``bench/flask_floor.py``):
-   a one-view Flask application on gunicorn with poli-kg's settings that runs the query in the
-   request thread (what Flask and gunicorn cost), and the same running it in a child process
-   through poli-kg's executor (what the process boundary of a killable query adds).
+   one cluster.  Four more servers show where the difference goes (``bench/flask_floor.py``):
+   a one-view Flask application on gunicorn with poli-kg's settings, and on granian, that runs
+   the query in the request thread (what Flask and the application server cost), and the same
+   running it in a child process through poli-kg's executor (what the process boundary of a
+   killable query adds).
 
 Every wrk run lasts ``--duration`` seconds with ``--connections`` connections and 2 threads;
 the servers take turns for ``--rounds`` rounds after a warm-up round, each run followed by a
@@ -39,6 +40,7 @@ import json
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.parse
 import urllib.request
 from contextlib import ExitStack, suppress
@@ -58,8 +60,9 @@ from tests.support.virtuoso import find_executable as find_virtuoso  # noqa: E40
 
 NGINX = "poli-kg via nginx (cache)"
 BARE = "bare pyoxigraph"
-FLOOR = "Flask on gunicorn, query in the thread"
-FLOOR_ISOLATED = "Flask on gunicorn, query in a child process"
+FLOORS = {(server, isolate): f"Flask on {server}, query in "
+          + ("a child process" if isolate else "the thread")
+          for server in ("gunicorn", "granian") for isolate in (False, True)}
 VIRTUOSO = "Virtuoso"
 TARGETS = (
     ("query mix, repeated (GET)", NGINX, VIRTUOSO, 10.0),
@@ -84,10 +87,10 @@ def nginx_deployment(build: Path, work: Path, timeout: float, stack: ExitStack) 
     return Endpoint(NGINX, proxy.url + "/sparql", proxy.stop, proxy.process.pid)
 
 
-def floor_server(name: str, build: Path, isolate: bool) -> Endpoint:
-    """``bench/flask_floor.py`` over the build's store (gunicorn's default workers)."""
+def floor_server(name: str, build: Path, server: str, isolate: bool) -> Endpoint:
+    """``bench/flask_floor.py`` over the build's store (``poli-kg serve``'s workers)."""
     command = [sys.executable, str(Path(__file__).with_name("flask_floor.py")),
-               str(build / "store"), *(["--isolate"] if isolate else [])]
+               str(build / "store"), "--server", server, *(["--isolate"] if isolate else [])]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                text=True)
     assert process.stdout is not None
@@ -100,7 +103,12 @@ def floor_server(name: str, build: Path, isolate: bool) -> Endpoint:
         process.terminate()
         process.wait(timeout=30)
 
-    return Endpoint(name, line.split()[2] + "sparql", stop, process.pid)
+    root = line.split()[2]
+    for _ in range(100):  # granian prints its address before its workers listen
+        with suppress(OSError), urllib.request.urlopen(root + "healthz", timeout=5):
+            break
+        time.sleep(0.1)
+    return Endpoint(name, root + "sparql", stop, process.pid)
 
 
 def start(name: str, starter, stack: ExitStack) -> Endpoint:
@@ -208,8 +216,8 @@ def small_select(build: Path, work: Path, args: argparse.Namespace) -> dict:
                                                       "oxigraph", args.timeout, cache=False),
                      stack)
         bare = start(BARE, lambda: bare_oxigraph_server(build), stack)
-        floors = [start(name, lambda n=name, i=isolate: floor_server(n, build, i), stack)
-                  for name, isolate in ((FLOOR, False), (FLOOR_ISOLATED, True))]
+        floors = [start(name, lambda n=name, s=server, i=isolate: floor_server(n, build, s, i),
+                        stack) for (server, isolate), name in FLOORS.items()]
         medians = median_runs([ours, bare, *floors], script, args)
     return {"servers": {name: figures(r) for name, r in medians.items()}}
 
