@@ -5,8 +5,10 @@
 Lighthouse 12 (npm ``lighthouse``, installed in ``tools/a11y``: ``cd tools/a11y && npm ci``)
 drives Debian's chromium (``CHROME_PATH``, default ``/usr/bin/chromium``, headless, no
 sandbox) with its default mobile profile: a Moto G-class screen, 4x CPU slowdown and a
-throttled 4G network, simulated.  Pages: the home page, a cluster's page, the query page and
-the search page when the application routes one.
+throttled 4G network, simulated.  Pages: the home page, a cluster's page, the query page (at
+``/query``: the page ``/sparql`` shows a browser) and the search page when the application
+routes one.  The query page is measured as it opens: its editor (YASGUI) is loaded at the
+page's first use, which Lighthouse does not make.
 
 Without ``--url`` the project's graph is built into ``bench/out/lighthouse/public`` (reused
 when present) and served by ``python -m poli_kg.web.server`` on a free port of 127.0.0.1 for

@@ -3,10 +3,11 @@ Playwright in Debian's chromium against the real server (``live_server``).
 
 Every page kind — home, a cluster, a managing body, a temporary association and one of its
 members, a national cluster, a thematic area, an observation, a sentence of the source, the
-ontology and one of its classes, a named graph, a 404, the query page before and after running
-a query — at 1280 px and 390 px, in Italian and in English, with every ``<details>`` opened:
-no serious or critical violation.  Keyboard focus is visible on every control reached with
-Tab.  Skipped when chromium, playwright or axe-core is not installed, unless ``CI`` is set.
+ontology and one of its classes, a named graph, a 404, the query page as it opens, with its
+editor and after running a query — at 1280 px and 390 px, in Italian and in English, with every
+``<details>`` opened: no serious or critical violation. Keyboard focus is visible on every
+control reached with Tab. Skipped when chromium, playwright or axe-core is not installed,
+unless ``CI`` is set.
 """
 
 from __future__ import annotations
@@ -108,14 +109,20 @@ def assert_no_blocking_violation(page, axe_source: Path, kind: str, width: int, 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 @pytest.mark.parametrize("width", WIDTHS)
-@pytest.mark.parametrize("state", ["before running", "after running"])
+@pytest.mark.parametrize("state", ["as it opens", "with the editor", "after running"])
 def test_query_page_has_no_serious_violation(live_server, browser, axe_source, state, width,
                                              lang):
-    """The query page with YASGUI's editor drawn, and again with a result table (the run
-    button clicked)."""
+    """The query page as it opens (the plain form: YASGUI is loaded at the first use), with
+    YASGUI's editor drawn (the textarea focused), and with a result table (the run button
+    clicked)."""
     context, page = open_page(browser, live_server + "/query", width, lang)
     try:
-        page.wait_for_selector("#qp-editor .CodeMirror")
+        if state == "as it opens":
+            page.wait_for_load_state("networkidle")
+            assert page.evaluate("typeof window.Yasgui") == "undefined"
+        if state == "with the editor":
+            page.focus("#qp-query")
+            page.wait_for_selector("#qp-editor .CodeMirror")
         if state == "after running":
             page.click("button.qp-run")
             page.wait_for_selector("#qp-status.qp-status--ok")

@@ -96,6 +96,17 @@ def project_examples():
     return examples
 
 
+def yasgui_requests(session):
+    """The requests for YASGUI's stylesheet and script so far."""
+    return [url for url in session.requests if "/vendor/yasgui/" in url]
+
+
+def open_editor(page):
+    """Use the page (focus the textarea) and wait for YASGUI's editor to take its place."""
+    page.focus("#qp-query")
+    page.wait_for_selector("#qp-editor .CodeMirror")
+
+
 def run_and_wait(page, trigger):
     """Trigger a query (a click), wait for its outcome; return the status and the result rows."""
     page.evaluate("document.getElementById('qp-status').className = 'qp-status'")
@@ -111,8 +122,8 @@ def run_and_wait(page, trigger):
 def test_example_runs_and_shows_rows_with_links(live_server, session):
     page = session.page
     page.goto(live_server + "/query")
-    page.wait_for_selector("#qp-editor .CodeMirror")
-    assert page.is_hidden("#qp-query")  # the textarea gave way to the editor
+    page.wait_for_load_state("networkidle")
+    assert yasgui_requests(session) == []  # loaded at the first use: here, an example's click
 
     examples = project_examples()
     names = page.eval_on_selector_all("a.qp-example", "links => links.map(a => a.dataset.example)")
@@ -129,6 +140,8 @@ def test_example_runs_and_shows_rows_with_links(live_server, session):
             shown = example
             break
     assert shown is not None, "no example query showed result rows with an IRI"
+    assert page.is_hidden("#qp-query")  # the textarea gave way to the editor
+    assert len(yasgui_requests(session)) == 2  # its stylesheet and its script, once
 
     # the editor holds the example (in the page's language), the address bar points to it
     lang = page.get_attribute("html", "lang")
@@ -176,13 +189,79 @@ def test_example_runs_and_shows_rows_with_links(live_server, session):
 def test_run_button_runs_the_prefilled_query(live_server, session):
     page = session.page
     page.goto(live_server + "/query?lang=en")
-    page.wait_for_selector("#qp-editor .CodeMirror")
     assert page.inner_text("h1") == "Query the graph with SPARQL"
     assert page.get_attribute("html", "lang") == "en"
+    # the editor is drawn by the click, then runs the query
     status, rows = run_and_wait(page, lambda: page.click("button.qp-run"))
+    assert page.is_visible("#qp-editor .CodeMirror") and page.is_hidden("#qp-query")
     assert "qp-status--ok" in status
     assert rows.count() > 0  # the ontology's classes in use, with their instance counts
     assert page.locator("#qp-results table.dataTable tbody a.iri").count() > 0
+    assert session.outside == [] and session.errors == []
+
+
+def editor_state(page):
+    """The editor's text, selection (as offsets in the text) and whether it has the focus."""
+    return page.evaluate("""() => {
+        const cm = document.querySelector('#qp-editor .CodeMirror').CodeMirror;
+        return {value: cm.getValue(), selection: cm.getSelection(), focused: cm.hasFocus(),
+                anchor: cm.indexFromPos(cm.getCursor('anchor')),
+                head: cm.indexFromPos(cm.getCursor('head'))};
+    }""")
+
+
+def test_editor_takes_over_the_textarea_at_first_use(live_server, session):
+    """YASGUI is not loaded with the page: the textarea's focus loads it. What was typed while
+    it loaded, the selection and the focus pass to the editor, which then runs the query."""
+    page = session.page
+    held = []  # YASGUI's script, held back until the textarea has been used
+    page.route(lambda url: urlsplit(url).path.endswith("/yasgui.min.js"),
+               lambda route: held.append(route))
+    page.goto(live_server + "/query?lang=en")
+    page.wait_for_load_state("networkidle")
+    assert yasgui_requests(session) == [] and page.evaluate("typeof window.Yasgui") == "undefined"
+    original = page.input_value("#qp-query")
+
+    page.click("#qp-query")
+    page.keyboard.press("Control+End")
+    page.keyboard.type("LIMIT 5")
+    page.keyboard.press("Shift+ArrowLeft")  # "5" selected, backwards
+    page.wait_for_function("() => document.querySelector('link[href*=\"yasgui.min.css\"]')")
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the textarea's focus did not ask for YASGUI"
+    assert page.is_visible("#qp-query") and page.input_value("#qp-query") == original + "LIMIT 5"
+
+    held[0].continue_()
+    page.wait_for_selector("#qp-editor .CodeMirror")
+    assert page.is_hidden("#qp-query")
+    state = editor_state(page)
+    assert state["value"] == original + "LIMIT 5"
+    assert state["selection"] == "5" and state["head"] < state["anchor"] and state["focused"]
+    page.keyboard.type("2")  # into the editor, over the selection
+    assert editor_text(page) == original + "LIMIT 2"
+
+    status, rows = run_and_wait(page, lambda: page.click("button.qp-run"))
+    assert "qp-status--ok" in status and rows.count() == 2
+    assert page.input_value("#qp-query") == original + "LIMIT 2"  # the form's textarea follows
+    assert len(yasgui_requests(session)) == 2
+    assert session.outside == [] and session.errors == []
+
+
+def test_without_yasgui_the_form_still_runs_the_query(live_server, session):
+    """Should YASGUI fail to load, the run button sends the plain form to the endpoint."""
+    page = session.page
+    page.route(lambda url: "/vendor/yasgui/" in url, lambda route: route.abort())
+    page.goto(live_server + "/query?lang=en")
+    query = page.input_value("#qp-query")
+    with page.expect_response(lambda r: urlsplit(r.url).path == "/sparql") as answer:
+        page.click("button.qp-run")
+    response = answer.value
+    assert response.status == 200, response.text()[:500]
+    sent = parse_qs(urlsplit(response.url).query)["query"][0].replace("\r\n", "\n")
+    assert sent == query
     assert session.outside == [] and session.errors == []
 
 
@@ -198,10 +277,10 @@ def test_page_works_under_a_strict_content_security_policy(live_server, session)
 
     page.route(lambda url: urlsplit(url).path == "/query", with_csp)
     page.goto(live_server + "/query")
-    page.wait_for_selector("#qp-editor .CodeMirror")
     name = project_examples()[0].name
     status, rows = run_and_wait(page, lambda: page.click(f"a.qp-example[data-example='{name}']"))
     assert "qp-status--ok" in status and rows.count() > 0
+    assert page.is_visible("#qp-editor .CodeMirror")
     assert [m for m in messages if "Content Security Policy" in m] == []
     assert session.outside == [] and session.errors == []
 
@@ -225,6 +304,14 @@ def test_page_works_without_javascript(live_server, browser):
         assert parse_qs(urlsplit(response.url).query)["format"] == [fmt]
         sent = parse_qs(urlsplit(response.url).query)["query"][0].replace("\r\n", "\n")
         assert sent.strip() == in_page.strip()
+
+        # the page as it opens: its own query, answered in JSON
+        page.goto(f"{live_server}/query?lang=en")
+        page.select_option("select[name=format]", "json")
+        with page.expect_response(lambda r: urlsplit(r.url).path == "/sparql") as answer:
+            page.click("button.qp-run")
+        assert answer.value.status == 200
+        assert answer.value.json()["results"]["bindings"]  # the classes in use, counted
         assert session.outside == []
     finally:
         session.close()
@@ -252,7 +339,7 @@ def editor_text(page):
 def test_editor_completes_the_datasets_terms_without_leaving_this_host(live_server, session):
     page = session.page
     page.goto(live_server + "/query?lang=en")
-    page.wait_for_selector("#qp-editor .CodeMirror")
+    open_editor(page)
 
     classes = type_in_editor(page, "SELECT * WHERE {\n  ?s a ", "pkg:Polo")
     assert classes[0] == "pkg:PoloDiInnovazione \u2014 Innovation cluster (7)", classes
@@ -344,7 +431,7 @@ def capped_server(start_server):
 def test_a_result_cut_at_the_row_limit_says_so(capped_server, session):
     page = session.page
     page.goto(capped_server + "/query?lang=en")
-    page.wait_for_selector("#qp-editor .CodeMirror")
+    open_editor(page)
     page.evaluate("""() => document.querySelector('#qp-editor .CodeMirror').CodeMirror
         .setValue('SELECT ?s WHERE { ?s a pkg:PoloDiInnovazione }')""")
     status, rows = run_and_wait(page, lambda: page.click("button.qp-run"))

@@ -75,9 +75,18 @@ class Page(HTMLParser):
                 if name == tag and all(found.get(k) == v for k, v in attrs.items())]
 
     def assets(self):
-        """URLs of the stylesheets, icons and scripts the page loads."""
+        """URLs of the stylesheets, icons and scripts of the page, the editor's included."""
+        return self.loaded_assets() + self.editor_assets()
+
+    def loaded_assets(self):
+        """URLs of the stylesheets, icons and scripts the page loads as it opens."""
         return ([attrs["href"] for attrs in self.find("link")]
                 + [attrs["src"] for attrs in self.find("script") if "src" in attrs])
+
+    def editor_assets(self):
+        """URLs of YASGUI's stylesheet and script, which query.js loads at the first use."""
+        (editor,) = self.find("div", id="qp-editor")
+        return [editor["data-stylesheet-href"], editor["data-script-src"]]
 
     def download_formats(self):
         return [a["data-format"] for a in self.find("a", **{"class": "qp-download"})]
@@ -315,6 +324,22 @@ def test_config_block_cannot_be_closed_by_a_query(tmp_path):
     assert "<script>alert(1)" not in html
     assert page.config()["examples"]["evil"].endswith("'</script>' }\n")
     assert page.query().endswith("'</script>' }\n")
+
+
+def test_yasgui_is_left_for_the_first_use(page_client):
+    """The page loads no YASGUI (a megabyte of script): the editor's placeholder names it, for
+    query.js to load when the page is used; until then the form is a labelled textarea."""
+    _, page = get_page(page_client, "/query?lang=en")
+    assert [url for url in page.loaded_assets() if "vendor/yasgui" in url] == []
+    stylesheet, script = page.editor_assets()
+    assert "vendor/yasgui/yasgui.min.css" in stylesheet and "vendor/yasgui/yasgui.min.js" in script
+    (label,) = page.find("label", id="qp-query-label")
+    assert label["for"] == "qp-query" and page.find("textarea", id="qp-query", name="query")
+    (editor,) = page.find("div", id="qp-editor")
+    assert "hidden" in editor
+    assert page.config()["labels"]["loading"] == "Loading the editor…"
+    scripts = [attrs for attrs in page.find("script") if "src" in attrs]
+    assert scripts and all("defer" in attrs for attrs in scripts)
 
 
 def test_assets_resolve_and_stay_on_this_host(page_client):

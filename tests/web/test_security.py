@@ -323,8 +323,8 @@ def test_pages_work_under_the_served_policy(live_server):
                 page.goto(live_server + path)
                 page.wait_for_load_state("load")
             page.goto(live_server + "/query")
+            page.click("a.qp-example >> nth=0")  # the first use loads the editor (YASGUI)
             page.wait_for_selector("#qp-editor .CodeMirror", timeout=30_000)
-            page.click("a.qp-example >> nth=0")
             page.wait_for_selector("#qp-results table tbody tr", timeout=30_000)
             assert page.locator("#qp-results table tbody tr").count() > 0
             assert [m for m in messages if "CSP" in m or "Content Security Policy" in m] == []

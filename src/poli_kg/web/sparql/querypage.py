@@ -4,18 +4,19 @@ vendored), example queries, downloads.
 Served at ``/query``; ``/sparql`` renders it (:func:`render_query_page`) for a browser
 asking for HTML without a query.
 
-The page is server-rendered and works without JavaScript (a plain GET form to
-``/sparql``); ``static/js/query.js`` turns the textarea into the YASGUI editor, runs the
-examples in place, keeps the download links in step with the editor and says when a result
-was truncated (``X-Result-Truncated``).  The editor completes prefixes, and this dataset's
-classes and properties (``/query/terms.json``); results are written for reading in the page
-language, IRIs by their labels (``/query/labels.json``: both in
+The page is server-rendered and works without JavaScript (a plain GET form to ``/sparql``, a
+labelled textarea); ``static/js/query.js`` turns the textarea into the YASGUI editor at the
+page's first use (YASGUI's megabyte of script is not loaded with the page, whose first paint it
+would hold up on a phone), runs the examples in place, keeps the download links in step with
+the editor and says when a result was truncated (``X-Result-Truncated``). The editor completes
+prefixes, and this dataset's classes and properties (``/query/terms.json``); results are
+written for reading in the page language, IRIs by their labels (``/query/labels.json``: both in
 :mod:`~poli_kg.web.sparql.lookup`, nothing is asked of another host); the examples' language
-filters follow the page language (:meth:`~poli_kg.web.sparql.examples.Example.query_in`).
-The page lists the predefined prefixes
-(:data:`~poli_kg.web.sparql.prologue.PREDEFINED`), which queries may use undeclared. Configuration
-reaches the script through a ``<script type="application/json">`` block, so the page
-needs no inline script (compatible with ``Content-Security-Policy: script-src 'self'``).
+filters follow the page language (:meth:`~poli_kg.web.sparql.examples.Example.query_in`). The
+page lists the predefined prefixes (:data:`~poli_kg.web.sparql.prologue.PREDEFINED`), which
+queries may use undeclared. Configuration reaches the script through a ``<script
+type="application/json">`` block, so the page needs no inline script (compatible with
+``Content-Security-Policy: script-src 'self'``).
 
 Query parameters of the page: ``lang`` (``it`` or ``en``; without it the language is the
 best match of ``Accept-Language``, else Italian — as on the linked-data pages, whose
@@ -98,6 +99,7 @@ LABELS = {
                          "i risultati.",
         "results": "Risultati",
         "results_empty": "Nessuna query eseguita.",
+        "loading": "Caricamento dell'editor…",
         "running": "Esecuzione in corso…",
         "done": "Query eseguita in {ms} ms.",
         "failed": "La query non è andata a buon fine.",
@@ -133,6 +135,7 @@ LABELS = {
         "download_hint": "Run a SELECT, ASK, CONSTRUCT or DESCRIBE query to download its results.",
         "results": "Results",
         "results_empty": "No query run yet.",
+        "loading": "Loading the editor…",
         "running": "Running…",
         "done": "Query run in {ms} ms.",
         "failed": "The query failed.",
@@ -262,8 +265,8 @@ def _script_config(endpoint: str, lang: str, autorun: bool, examples: list[Examp
         "units": UNITS,
         "xsd": str(XSD),
         "months": MONTHS[lang],
-        "labels": {key: labels[key] for key in
-                   ("running", "done", "failed", "download_hint", "truncated", "yes", "no")},
+        "labels": {key: labels[key] for key in ("loading", "running", "done", "failed",
+                                                "download_hint", "truncated", "yes", "no")},
     }
 
 

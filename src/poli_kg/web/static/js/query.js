@@ -1,7 +1,14 @@
-/* poli-kg query page: turns the plain form into the YASGUI editor (Yasqe) with a result
- * viewer (Yasr), runs the example queries in place and keeps the download links in step
- * with the editor. Without this script (or without YASGUI) the page stays a plain GET
- * form to the endpoint. Configuration comes from <script id="qp-config" type="application/json">.
+/* poli-kg query page: a plain form (a labelled textarea, a GET to the endpoint) that this
+ * script turns into the YASGUI editor (Yasqe) with a result viewer (Yasr) at its first use,
+ * runs the example queries in place and keeps the download links in step with the editor.
+ * Without this script (or without YASGUI) the page stays a plain GET form to the endpoint.
+ * Configuration comes from <script id="qp-config" type="application/json">.
+ *
+ * YASGUI is a megabyte of script: parsing it while the page loads would hold the page up
+ * (on a phone, for seconds), so it is loaded only when the page is used — focus or typing in
+ * the textarea, the run button, an example, or a page asked to run a query at once
+ * (?example=, ?query=). The textarea stays usable meanwhile; the editor takes over its text,
+ * its selection and its focus.
  *
  * Everything the editor completes and the results show comes from this server: prefixes
  * from the page's configuration, classes and properties from /query/terms.json, labels of
@@ -14,47 +21,117 @@
   "use strict";
 
   var configEl = document.getElementById("qp-config");
-  if (!configEl || !window.Yasgui || !window.Yasgui.Yasqe || !window.Yasgui.Yasr) return;
+  var form = document.getElementById("qp-form");
+  var textarea = document.getElementById("qp-query");
+  var editorEl = document.getElementById("qp-editor");
+  var statusEl = document.getElementById("qp-status");
+  if (!configEl || !form || !textarea || !editorEl || !window.Promise) return;
+  var config = JSON.parse(configEl.textContent);
 
-  // YASGUI's stylesheet is only preloaded by the page (as a stylesheet it would hold back the
-  // first paint): it is applied here, and the editor drawn once it has arrived, since
-  // CodeMirror measures its lines as it draws them.
-  var preload = document.getElementById("qp-yasgui-css");
-  if (preload) {
-    var sheet = document.createElement("link");
-    sheet.rel = "stylesheet";
-    sheet.href = preload.href;
-    sheet.addEventListener("load", start);
-    sheet.addEventListener("error", start);
-    document.head.appendChild(sheet);
-  } else {
-    start();
+  function pageUrl(params) {
+    var url = new URL(window.location.href);
+    url.search = "";
+    url.hash = "";
+    if (config.lang_param) url.searchParams.set("lang", config.lang_param);
+    Object.keys(params).forEach(function (key) { url.searchParams.set(key, params[key]); });
+    return url.toString();
   }
 
-  function start() {
-    var config = JSON.parse(configEl.textContent);
+  function setStatus(text, kind) {
+    statusEl.textContent = text;
+    statusEl.className = "qp-status" + (kind ? " qp-status--" + kind : "");
+  }
+
+  // -- YASGUI at first use -----------------------------------------------------------------
+  // Its stylesheet and its script, both from this host (named by the editor's placeholder);
+  // the editor is drawn once both have arrived, since CodeMirror measures its lines as it
+  // draws them.
+  function load(tag, attributes) {
+    return new Promise(function (resolve, reject) {
+      var element = document.createElement(tag);
+      Object.keys(attributes).forEach(function (name) { element[name] = attributes[name]; });
+      element.addEventListener("load", resolve);
+      element.addEventListener("error", reject);
+      document.head.appendChild(element);
+    });
+  }
+  var editor = null;  // the promise of the editor, once asked for
+  var drawn = null;   // the editor, once drawn
+  function upgrade(reason) {
+    if (!editor) {
+      editor = Promise.all([
+        load("link", { rel: "stylesheet", href: editorEl.dataset.stylesheetHref }),
+        load("script", { src: editorEl.dataset.scriptSrc })
+      ]).then(function () {
+        var yasgui = window.Yasgui;
+        if (!yasgui || !yasgui.Yasqe || !yasgui.Yasr) throw new Error("YASGUI is not available");
+        drawn = start(reason);
+        return drawn;
+      });
+      editor.catch(function () { /* the plain form goes on working */ });
+    }
+    return editor;
+  }
+  // What needs the editor waits for it; should YASGUI fail to load, the plain page does it.
+  function withEditor(reason, use, otherwise) {
+    if (!drawn) setStatus(config.labels.loading, "busy");
+    upgrade(reason).then(use, function () {
+      setStatus("");
+      otherwise();
+    });
+  }
+
+  textarea.addEventListener("focus", function () { upgrade("edit"); });
+  textarea.addEventListener("input", function () { upgrade("edit"); });
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    withEditor("run", function (api) { api.run(); }, function () { form.submit(); });
+  });
+
+  // Examples: load into the editor, run, and make the address bar point to the example.
+  var exampleLinks = document.querySelectorAll("a.qp-example[data-example]");
+  Array.prototype.forEach.call(exampleLinks, function (link) {
+    link.addEventListener("click", function (event) {
+      var name = link.dataset.example;
+      if (!(name in config.examples)) return;
+      if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+      event.preventDefault();
+      Array.prototype.forEach.call(exampleLinks, function (other) {
+        other.classList.remove("is-active");
+        other.removeAttribute("aria-current");
+      });
+      link.classList.add("is-active");
+      link.setAttribute("aria-current", "true");
+      if (drawn) drawn.setValue(config.examples[name]);
+      else textarea.value = config.examples[name];
+      if (window.history && window.history.replaceState) {
+        window.history.replaceState(null, "", pageUrl({ example: name }));
+      }
+      withEditor("example", function (api) {
+        api.run();
+        if (editorEl.getBoundingClientRect().top < 0) editorEl.scrollIntoView({ block: "start" });
+      }, function () { window.location.assign(link.href); });
+    });
+  });
+
+  if (config.autorun) withEditor("autorun", function (api) { api.run(); }, function () {});
+  // The page's own query is its prologue (every prefix) and a few lines of query: those are
+  // shown, as the editor shows them with the prologue folded.
+  else textarea.scrollTop = textarea.scrollHeight;
+
+  // -- the editor --------------------------------------------------------------------------
+  // Drawn in place of the textarea; answers the page's { run, setValue }.
+  function start(reason) {
     var Yasqe = window.Yasgui.Yasqe;
     var Yasr = window.Yasgui.Yasr;
 
-    var form = document.getElementById("qp-form");
-    var textarea = document.getElementById("qp-query");
-    var editorEl = document.getElementById("qp-editor");
     var resultsEl = document.getElementById("qp-results");
-    var statusEl = document.getElementById("qp-status");
     var noticeEl = document.getElementById("qp-notice");
     var linksEl = document.getElementById("qp-download-links");
     var hintEl = document.getElementById("qp-download-hint");
     var endpoint = new URL(config.endpoint, window.location.href).toString();
     var base = config.base;
-
-    function pageUrl(params) {
-      var url = new URL(window.location.href);
-      url.search = "";
-      url.hash = "";
-      if (config.lang_param) url.searchParams.set("lang", config.lang_param);
-      Object.keys(params).forEach(function (key) { url.searchParams.set(key, params[key]); });
-      return url.toString();
-    }
 
     // Completion of PREFIX declarations from the project's own prefixes (the bundled list of
     // prefix.cc is not used, and nothing is fetched from the network or kept in localStorage).
@@ -170,6 +247,12 @@
     if (!Yasqe.Autocompleters["poliClasses"]) termCompleter("class", "poliClasses", "classes");
     if (!Yasqe.Autocompleters["poliProperties"]) termCompleter("property", "poliProperties", "properties");
 
+    // What the textarea holds when the editor takes over: its text, its selection, its focus
+    // and, when it was being edited, how far it was scrolled.
+    var focused = document.activeElement === textarea;
+    var selection = [textarea.selectionStart, textarea.selectionEnd];
+    if (textarea.selectionDirection === "backward") selection.reverse();
+    var scrolled = textarea.scrollTop / Math.max(1, textarea.scrollHeight - textarea.clientHeight);
     var yasqe = new Yasqe(editorEl, {
       value: textarea.value,
       persistenceId: null,
@@ -179,8 +262,14 @@
       },
       autocompleters: ["poliPrefixes", "variables", "poliClasses", "poliProperties"],
       editorHeight: "360px",
-      collapsePrefixesOnLoad: !config.autorun,
+      // The prologue folded when the editor comes to run the page's query, not under the
+      // reader's eyes or caret (editing) nor over a query they asked for (an example, a link).
+      collapsePrefixesOnLoad: reason === "run" && !config.autorun,
       resizeable: true,
+      // The text is typed into the editor's own lines (made editable) rather than into a
+      // hidden textarea beside them: screen readers follow it better, and the scrolling area
+      // of a long query holds what has the keyboard's focus.
+      inputStyle: "contenteditable",
       showQueryButton: true,
       requestConfig: {
         endpoint: endpoint,
@@ -193,8 +282,17 @@
     textarea.hidden = true;
     editorEl.hidden = false;
     yasqe.refresh();
-    // CodeMirror types into a textarea of its own: it is named by the page's label of the editor.
-    yasqe.getInputField().setAttribute("aria-labelledby", "qp-query-label");
+    yasqe.setSelection(yasqe.posFromIndex(selection[0]), yasqe.posFromIndex(selection[1]));
+    if (focused) yasqe.focus();
+    if (reason === "edit") {
+      var view = yasqe.getScrollInfo();
+      yasqe.scrollTo(null, scrolled * Math.max(0, view.height - view.clientHeight));
+    }
+    // The editable lines are a multi-line text box, named by the page's label of the editor.
+    var input = yasqe.getInputField();
+    input.setAttribute("role", "textbox");
+    input.setAttribute("aria-multiline", "true");
+    input.setAttribute("aria-labelledby", "qp-query-label");
 
     // The result viewer is drawn at the first response; until then the page's hint stays.
     var yasr = null;
@@ -432,11 +530,6 @@
       nameControls(resultsEl);
     }).observe(resultsEl, { childList: true, subtree: true });
 
-    function setStatus(text, kind) {
-      statusEl.textContent = text;
-      statusEl.className = "qp-status" + (kind ? " qp-status--" + kind : "");
-    }
-
     // A result cut at the endpoint's cap (X-Result-Truncated) is announced above the results,
     // with how to page through the rest.
     function showTruncation(response) {
@@ -518,34 +611,9 @@
       yasqe.query().catch(function () { /* shown by Yasr and the status line */ });
     }
 
-    form.addEventListener("submit", function (event) {
-      event.preventDefault();
-      run();
-    });
-
-    // Examples: load into the editor, run, and make the address bar point to the example.
-    var exampleLinks = document.querySelectorAll("a.qp-example[data-example]");
-    Array.prototype.forEach.call(exampleLinks, function (link) {
-      link.addEventListener("click", function (event) {
-        var name = link.dataset.example;
-        if (!(name in config.examples)) return;
-        if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
-        event.preventDefault();
-        Array.prototype.forEach.call(exampleLinks, function (other) {
-          other.classList.remove("is-active");
-          other.removeAttribute("aria-current");
-        });
-        link.classList.add("is-active");
-        link.setAttribute("aria-current", "true");
-        yasqe.setValue(config.examples[name]);
-        if (window.history && window.history.replaceState) {
-          window.history.replaceState(null, "", pageUrl({ example: name }));
-        }
-        run();
-        if (editorEl.getBoundingClientRect().top < 0) editorEl.scrollIntoView({ block: "start" });
-      });
-    });
-
-    if (config.autorun) run();
+    return {
+      run: run,
+      setValue: function (text) { yasqe.setValue(text); }
+    };
   }
 })();
