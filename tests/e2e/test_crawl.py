@@ -1,6 +1,7 @@
 """Crawl the real server (``live_server``): from ``/`` and every URL of ``/sitemap.xml``, follow
 every internal link (``href`` and ``src`` of every element, SVG links included) and meet no
-4xx or 5xx.  Fragment links (``/ontology#PoloDiInnovazione``) must name an element of the page.
+4xx or 5xx.  Fragment links (``/ontology#PoloDiInnovazione``) must name an element of the page,
+and no page links the same stylesheet twice.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ pytestmark = pytest.mark.slow
 MAX_URLS = 10_000
 WORKERS = 8
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+UNLINKED_PAGES = ("/search?q=mesap", "/search?q=torino+wireless&lang=en",
+                  "/reconcile/preview?id=https://w3id.org/poli-kg/id/polo/mesap")
+"""Pages that forms and clients reach, not links: crawled from too."""
 
 
 class Links(HTMLParser):
@@ -28,9 +32,12 @@ class Links(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.targets: list[str] = []
         self.ids: set[str] = set()
+        self.stylesheets: list[str] = []
         self.feed(html)
 
     def handle_starttag(self, tag, attrs):
+        if tag == "link" and ("rel", "stylesheet") in attrs:
+            self.stylesheets.append(dict(attrs).get("href") or "")
         for name, value in attrs:
             if name in ("href", "src", "xlink:href") and value:
                 self.targets.append(value)
@@ -40,7 +47,8 @@ class Links(HTMLParser):
 
 @pytest.fixture(scope="module")
 def crawl(live_server):
-    """Crawl the site once; return (statuses, pages' ids, fragment links, referrers)."""
+    """Crawl the site once; return (statuses, pages' ids, fragment links, referrers, pages'
+    stylesheets)."""
     origin = urlsplit(live_server + "/").netloc
     session = requests.Session()
     session.headers.update({"Accept": BROWSER_ACCEPT})
@@ -48,6 +56,7 @@ def crawl(live_server):
     ids: dict[str, set[str]] = {}
     fragments: dict[str, set[str]] = defaultdict(set)   # page URL -> fragments linked to
     referrers: dict[str, str] = {}
+    stylesheets: dict[str, list[str]] = {}
 
     sitemap = session.get(live_server + "/sitemap.xml", timeout=30)
     statuses[sitemap.url] = sitemap.status_code
@@ -56,7 +65,7 @@ def crawl(live_server):
     assert len(seeds) > 150
     for url in seeds:
         referrers.setdefault(url, "/sitemap.xml")
-    frontier = [live_server + "/", *seeds]
+    frontier = [live_server + "/", *seeds, *(live_server + path for path in UNLINKED_PAGES)]
 
     def fetch(url: str) -> tuple[str, int, str | None, str]:
         response = session.get(url, timeout=60, allow_redirects=False)
@@ -74,6 +83,7 @@ def crawl(live_server):
                 if body is not None:
                     parsed = Links(body)
                     ids[url] = parsed.ids
+                    stylesheets[url] = parsed.stylesheets
                     targets += parsed.targets
                 for target in targets:
                     absolute = urljoin(url, target)
@@ -88,11 +98,11 @@ def crawl(live_server):
                         referrers[page] = url
                         frontier.append(page)
             assert len(queued) < MAX_URLS, "the crawl does not end"
-    return statuses, ids, fragments, referrers
+    return statuses, ids, fragments, referrers, stylesheets
 
 
 def test_crawl_meets_no_error(crawl):
-    statuses, _ids, _fragments, referrers = crawl
+    statuses, _ids, _fragments, referrers, _stylesheets = crawl
     broken = {url: (status, referrers.get(url)) for url, status in statuses.items() if status >= 400}
     assert not broken, broken
     # the crawl went everywhere that matters
@@ -111,7 +121,7 @@ LINKED_DATA_PAGES = ("/ontology", "/shapes", "/id/", "/graph/", "/dataset")
 
 
 def test_fragment_links_name_an_element(crawl):
-    _statuses, ids, fragments, _referrers = crawl
+    _statuses, ids, fragments, _referrers, _stylesheets = crawl
     ours = {page: wanted for page, wanted in fragments.items()
             if urlsplit(page).path == "/" or urlsplit(page).path.startswith(LINKED_DATA_PAGES)}
     missing = {page: sorted(wanted - ids.get(page, set()))
@@ -124,3 +134,11 @@ def test_crawl_covers_every_page_and_variant(crawl):
     statuses = crawl[0]
     # ~190 resources, each as HTML in two languages and in four RDF formats, plus the rest
     assert len(statuses) > 1500, len(statuses)
+
+
+def test_no_page_links_a_stylesheet_twice(crawl):
+    stylesheets = crawl[4]
+    twice = {url: sorted({h for h in sheets if sheets.count(h) > 1})
+             for url, sheets in stylesheets.items() if len(set(sheets)) < len(sheets)}
+    assert not twice, twice
+    assert sum(len(sheets) for sheets in stylesheets.values()) > len(stylesheets)
