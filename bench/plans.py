@@ -24,7 +24,17 @@ the first form of those that were rewritten, it prints the engines' own account 
 * **Virtuoso**: ``profile('sparql …')`` through ``isql-vt`` — the SQL plan with each
   operator's share of the time, fan-out and input rows (the VM instructions left out).
 
-Prints Markdown: the per-query table, the mix's p50/p95 per engine, then the plans.
+Last, with the servers stopped, it times the same queries in this process on the two embedded
+configurations poli-kg offers, the on-disk store (``oxigraph``: RocksDB, read-only) and the
+in-memory store (``oxigraph-memory``: loaded from the build's TriG as that backend loads it),
+with the English form of each query page example (its language filters asking for "en",
+as the English page sends it): the CPU time of the engine alone and of the query process's
+whole work for a request (``OxigraphBackend.execute``: evaluation, terms, SPARQL JSON), and
+the target of an example (100 ms plus 20 µs a row).  CPU time, because on a shared machine
+the wall clock measures the neighbours too; evaluation runs in one thread.
+
+Prints Markdown: the per-query table, the mix's p50/p95 per engine, the embedded stores'
+table, then the plans.
 """
 
 from __future__ import annotations
@@ -39,18 +49,26 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 
+import pyoxigraph as ox
 from query import (OUT, Endpoint, Query, Samples, bare_oxigraph_server, ensure_build,
                    measure_latency, ms, query_mix, virtuoso_server, weighted_percentile)
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+from poli_kg.store.oxigraph import OxigraphBackend  # noqa: E402
+from poli_kg.web.sparql.examples import in_language  # noqa: E402
 from tests.support.virtuoso import Virtuoso, find_executable  # noqa: E402
 
 ORIGINALS = HERE / "queries" / "original"
 FIRST_FORM = " (as first written)"
+ENGLISH = " (en)"
+"""Suffix of a query page example in its English form (its language filters ask for "en")."""
+EMBEDDED = ("on disk", "in memory")
 OXIGRAPH, VIRTUOSO = "bare pyoxigraph", "Virtuoso"
 INSTRUCTION = re.compile(r"^\s*\d+: ")
 """A line of Virtuoso's VM code in a profile (left out: the operators tell the plan)."""
@@ -196,10 +214,102 @@ def run(args: argparse.Namespace) -> dict:
         queries = {q.name: q.text for q in mix + firsts}
         plans = explain_all(chosen(times, mix, firsts, args.plans), queries, build, folder,
                             args.timeout)
+    in_process = with_english_examples(mix) + firsts
+    print(f"in process: timing {len(in_process)} queries on the embedded stores",
+          file=sys.stderr, flush=True)
+    embedded = time_in_process(embedded_stores(build), in_process, args.reps, args.budget)
     return {"generated": args.size, "triples": triples, "reps": args.reps,
             "mix": [q.name for q in mix], "firsts": [q.name for q in firsts], "times": times,
             "now": percentiles(samples, [q.name for q in mix]),
-            "before": percentiles(samples, as_it_was(mix, firsts)), "plans": plans}
+            "before": percentiles(samples, as_it_was(mix, firsts)), "plans": plans,
+            "embedded": embedded}
+
+
+# ------------------------------------------------------------- the embedded stores, in process
+
+def competency_questions() -> set[str]:
+    """The names of the competency questions (``queries/``: the query page's examples)."""
+    return {path.stem for path in (HERE.parent / "queries").glob("*.rq")}
+
+
+def with_english_examples(queries: list[Query]) -> list[Query]:
+    """``queries``, each competency question followed by its English form on the query page
+    (``in_language``) where that differs."""
+    questions = competency_questions()
+    out = []
+    for query in queries:
+        out.append(query)
+        english = in_language(query.text, "en") if query.name in questions else query.text
+        if english != query.text:
+            out.append(Query(query.name + ENGLISH, english))
+    return out
+
+
+def embedded_stores(build: Path) -> dict[str, ox.Store]:
+    """The two embedded configurations' stores: ``oxigraph`` (the on-disk store, read-only)
+    and ``oxigraph-memory`` (loaded from the TriG dump as that backend loads it)."""
+    start = time.perf_counter()
+    memory = ox.Store()
+    memory.load(path=str(build / "poli-kg.trig"), format=ox.RdfFormat.TRIG)
+    print(f"  in-memory store loaded in {time.perf_counter() - start:.1f} s",
+          file=sys.stderr, flush=True)
+    return {"on disk": ox.Store.read_only(str(build / "store")), "in memory": memory}
+
+
+def cpu_seconds(work: Callable[..., object], *args: object, **kwargs: object) -> float:
+    """CPU seconds this process spends on ``work(*args, **kwargs)`` (evaluation is
+    single-threaded)."""
+    start = time.process_time()
+    work(*args, **kwargs)
+    return time.process_time() - start
+
+
+def read_every_solution(store: ox.Store, query: str) -> int:
+    """Evaluate ``query`` as the backend does and read its solutions, converting nothing."""
+    return sum(1 for _ in store.query(query, use_default_graph_as_union=True))
+
+
+def time_in_process(stores: dict[str, ox.Store], queries: list[Query], reps: int,
+                    budget: float) -> dict[str, dict[str, dict]]:
+    """Per store and query: rows; median CPU ms of the engine alone (every solution read)
+    and of the query process's whole work (the backend's ``execute``: evaluation, terms,
+    JSON), the stores taking turns; a query stops repeating after ``budget`` seconds."""
+    times: dict[str, dict[str, dict]] = {name: {} for name in stores}
+    for query in queries:
+        for name, store in stores.items():
+            backend = OxigraphBackend(store, name)
+            rows = len(backend.evaluate(query.text).rows)  # warm-up, and the answer's size
+            engine: list[float] = []
+            process: list[float] = []
+            while len(engine) < reps and sum(engine) + sum(process) < budget:
+                engine.append(cpu_seconds(read_every_solution, store, query.text))
+                process.append(cpu_seconds(backend.execute, query.text, max_results=10**9))
+            times[name][query.name] = {"rows": rows, "engine": statistics.median(engine),
+                                       "process": statistics.median(process), "n": len(engine)}
+    return times
+
+
+def target_seconds(rows: int) -> float:
+    """The issue's target for a query page example: 100 ms plus 20 µs a row."""
+    return 0.1 + 20e-6 * rows
+
+
+def embedded_table(report: dict) -> str:
+    times, examples = report["embedded"], competency_questions()
+    lines = ["| query | rows | on disk: engine ms | query process ms | in memory: engine ms "
+             "| query process ms | example's target ms | on disk | in memory |",
+             "|---|---:|---:|---:|---:|---:|---:|---|---|"]
+    for name, disk in times["on disk"].items():
+        memory = times["in memory"][name]
+        limit = target_seconds(memory["rows"])
+        verdicts = ("met" if t["process"] <= limit else "over" for t in (disk, memory))
+        target = (f"{ms(limit)} | " + " | ".join(verdicts)
+                  if name.removesuffix(ENGLISH) in examples else "– | – | –")
+        rows = disk["rows"] if disk["rows"] == memory["rows"] else \
+            f"differ: {disk['rows']}, {memory['rows']}"
+        lines.append(f"| {name} | {rows} | {ms(disk['engine'])} | {ms(disk['process'])} "
+                     f"| {ms(memory['engine'])} | {ms(memory['process'])} | {target} |")
+    return "\n".join(lines)
 
 
 # -------------------------------------------------------------------------------- tables
@@ -267,6 +377,12 @@ def main(argv: list[str] | None = None) -> int:
           "one client, the engines taking turns.\n")
     print(times_table(report), "\n")
     print(mix_table(report), "\n")
+    print("In process, on the two embedded stores (`oxigraph`, `oxigraph-memory`): CPU time "
+          "of this process, median of the runs; *engine*: pyoxigraph evaluating and reading "
+          "every solution; *query process*: the backend's whole work for one request "
+          "(evaluation, terms, SPARQL JSON); the target of a query page example (100 ms + "
+          "20 µs a row) checked on the latter. The examples' English forms are marked (en).\n")
+    print(embedded_table(report), "\n")
     print(plans_text(report))
     return 0
 

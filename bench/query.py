@@ -1,16 +1,18 @@
-"""Query benchmark: latency of a fixed query mix and HTTP throughput, four servers side by side.
+"""Query benchmark: latency of a fixed query mix, HTTP throughput and memory, servers side by side.
 
     python bench/query.py [--sizes 10000,100000,1000000] [--reps 5] [--duration 10]
 
 For every size it takes the build of the project plus that many generated triples
 (``bench/out/build-{size}/public``, made by ``bench/build.py`` when missing) and starts, on
-127.0.0.1, five SPARQL servers over the same quads:
+127.0.0.1, six SPARQL servers over the same quads:
 
 * **poli-kg** — the product's production server as it ships: its default store (Oxigraph on
   disk), gunicorn and Flask, every safety rule of the endpoint, and its result cache (a
   repeated query is answered from the worker's memory);
 * **poli-kg, no cache** — the same with ``QUERY_CACHE_MB=0``: every query is evaluated, as on
   the servers below (the targets' latency ratios use this one);
+* **poli-kg in memory, no cache** — the same with ``--store oxigraph-memory``: the build loaded
+  into an in-memory Oxigraph store once, before the workers fork (README, "Store backends");
 * **bare pyoxigraph** — ``bench/oxigraph_server.py``: the same store behind the standard
   library's HTTP server, nothing else (the limit for a Python service);
 * **Virtuoso** — OpenLink Virtuoso (Debian's ``virtuoso-opensource``; the C reference), the
@@ -34,9 +36,14 @@ connections, for a small SELECT (the labels of one cluster) and for the mix: ``-
 rounds after a warm-up round, the stores taking turns, each run followed by a wait until
 the server is idle again; the median run of each store is reported.
 
+**Memory:** after the latency runs and again after the throughput runs, the number of the
+server's processes (for poli-kg: the gunicorn master, its workers and their query processes)
+with the sum of their PSS (pages shared copy-on-write divided among the processes sharing
+them) and the largest private memory (USS) of one; and how soon each server was ready.
+
 It prints Markdown tables: the mix's p50/p95 per size and store, with the ratios the targets
-speak of; the throughput; and each query's median latency.  ``--json FILE`` also writes the
-raw figures (``bench/run.py`` uses them).
+speak of; the throughput; the servers' start and memory; and each query's median latency.
+``--json FILE`` also writes the raw figures (``bench/run.py`` uses them).
 """
 
 from __future__ import annotations
@@ -69,9 +76,10 @@ from tests.support.virtuoso import Virtuoso, find_executable  # noqa: E402
 SMALL_SELECT = ("SELECT ?label WHERE { <https://w3id.org/poli-kg/id/polo/mesap> "
                 "<http://www.w3.org/2000/01/rdf-schema#label> ?label }")
 NO_CACHE = "poli-kg, no cache"
+IN_MEMORY = "poli-kg in memory, no cache"
 QUERY_MEMORY_MB = 2048
 """Memory a query may use on the poli-kg servers (the product's default is 1024 MB)."""
-STORES = ("poli-kg", NO_CACHE, "bare pyoxigraph", "Virtuoso", "rdflib Memory")
+STORES = ("poli-kg", NO_CACHE, IN_MEMORY, "bare pyoxigraph", "Virtuoso", "rdflib Memory")
 FORM = "application/x-www-form-urlencoded"
 RESULTS = "application/sparql-results+json"
 
@@ -101,6 +109,7 @@ class Endpoint:
     stop: Callable[[], None]
     pid: int
     connection: http.client.HTTPConnection | None = None
+    ready_s: float = 0.0
 
     def ask(self, query: str, timeout: float) -> tuple[float, int]:
         """POST ``query``; return (seconds until the whole answer was read, rows)."""
@@ -191,6 +200,8 @@ def start_servers(size: int, build: Path, work: Path, stores: list[str], timeout
                                           timeout, cache=True),
         NO_CACHE: lambda: poli_kg_server(NO_CACHE, build, work / "no-cache", "oxigraph",
                                          timeout, cache=False),
+        IN_MEMORY: lambda: poli_kg_server(IN_MEMORY, build, work / "in-memory",
+                                          "oxigraph-memory", timeout, cache=False),
         "bare pyoxigraph": lambda: bare_oxigraph_server(build),
         "Virtuoso": lambda: virtuoso_server(build, OUT / f"virtuoso-{size}", timeout),
         "rdflib Memory": lambda: poli_kg_server("rdflib Memory", build, work / "memory",
@@ -200,12 +211,26 @@ def start_servers(size: int, build: Path, work: Path, stores: list[str], timeout
     for name in stores:
         start = time.perf_counter()
         endpoint = starters[name]()
+        endpoint.ready_s = time.perf_counter() - start
         stack.callback(endpoint.stop)
         stack.callback(endpoint.close)
         endpoints.append(endpoint)
-        print(f"  {name}: ready in {time.perf_counter() - start:.1f} s at {endpoint.url}",
+        print(f"  {name}: ready in {endpoint.ready_s:.1f} s at {endpoint.url}",
               file=sys.stderr, flush=True)
     return endpoints
+
+
+def server_memory(endpoint: Endpoint) -> dict[str, float]:
+    """The server's processes (master, workers, query processes): how many, the sum of their
+    PSS (shared pages divided among the processes sharing them) and the largest private
+    memory (USS) of one, in MB."""
+    root = psutil.Process(endpoint.pid)
+    pss, largest, count = 0, 0, 0
+    for process in [root, *root.children(recursive=True)]:
+        with suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            info = process.memory_full_info()
+            pss, largest, count = pss + info.pss, max(largest, info.uss), count + 1
+    return {"processes": count, "pss_mb": pss / 2**20, "largest_uss_mb": largest / 2**20}
 
 
 def ensure_build(size: int, seed: int) -> Path:
@@ -351,6 +376,19 @@ def throughput_table(report: dict) -> str:
     return "\n".join(lines)
 
 
+def servers_table(report: dict) -> str:
+    lines = ["| triples | store | ready s | after the mix: processes | PSS MB | largest USS MB "
+             "| after wrk: processes | PSS MB | largest USS MB |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for size in report["sizes"]:
+        for name, server in size["servers"].items():
+            cells = [f"{m['processes']} | {m['pss_mb']:,.0f} | {m['largest_uss_mb']:,.0f}"
+                     for m in (server["after the mix"], server["after wrk"])]
+            lines.append(f"| {size['triples']:,} | {name} | {server['ready_s']:.1f} | "
+                         + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def per_query_table(report: dict) -> str:
     sizes = report["sizes"]
     stores = list(sizes[0]["mix"])
@@ -391,12 +429,16 @@ def run_size(size: int, args: argparse.Namespace, mix: list[Query]) -> dict:
                 queries.setdefault(name, {})[endpoint.name] = {
                     "median": statistics.median(s.seconds), "n": len(s.seconds),
                     "rows": s.rows, "timeouts": s.timeouts}
+        servers = {e.name: {"ready_s": e.ready_s, "after the mix": server_memory(e)}
+                   for e in endpoints}
         for endpoint in endpoints:
             endpoint.close()
         throughput = measure_throughput(endpoints, mix, work, args.duration, args.connections,
                                         args.rounds)
+        for endpoint in endpoints:
+            servers[endpoint.name]["after wrk"] = server_memory(endpoint)
     return {"generated": size, "triples": triples, "mix": mix_summary, "queries": queries,
-            "throughput": throughput}
+            "throughput": throughput, "servers": servers}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -431,6 +473,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.duration:g} s.\n")
     print(latency_table(report), "\n")
     print(throughput_table(report), "\n")
+    print(servers_table(report), "\n")
     print(per_query_table(report))
     return 0
 

@@ -7,33 +7,42 @@
 (``poli-kg build --out OUT``; a current build is reused), starts OpenLink Virtuoso (Debian's
 ``virtuoso-opensource``) with its database in ``--folder`` and both of its ports on 127.0.0.1
 only (``tests/support/virtuoso.py``; the stopping time ``[SPARQL] MaxQueryExecutionTime`` is
-poli-kg's ``--query-timeout``), loads the build into it with ``poli-kg publish --graph-store``
-(which then checks the store's triple counts against the build), and runs
-``poli-kg serve --store sparql:URL`` in the foreground until it is interrupted; Virtuoso stops
-with it.  Virtuoso's ``dba`` account keeps its default password: acceptable only because
+poli-kg's ``--query-timeout``), lets its anonymous endpoint read the build's four graphs and
+no other (graph-level security), loads the build into it with ``poli-kg publish
+--graph-store`` (which then checks the store's triple counts against the build), and runs
+``poli-kg serve --store sparql:URL`` with ``REMOTE_DATASET=store`` in the foreground until it
+is interrupted; Virtuoso stops with it.  Virtuoso's ``dba`` account keeps its default password: acceptable only because
 nothing but this machine reaches its ports (see the README, "Store backends and scale-out").
 
 ``bench`` measures poli-kg's overhead on that backend.  Over the build of the project plus
 ``--size`` generated triples (``bench/out/build-SIZE``, made by ``bench/build.py`` when
 missing) it starts one Virtuoso with the build's N-Quads bulk-loaded, as ``bench/query.py``
-does, and poli-kg's production server on it (``--store sparql:URL``, gunicorn and Flask, every
-safety rule; without and with its result cache), and sends the query mix (the competency
-questions and ``bench/queries/``) to
+does, restricts its anonymous endpoint to the build's four graphs (graph-level security:
+Virtuoso's system graphs become invisible to it; ``--no-graph-security`` leaves them
+visible), and poli-kg's production server on it (``--store sparql:URL``, gunicorn and Flask,
+every safety rule) twice: with ``REMOTE_DATASET=store``, which sends a query without a
+dataset once it has checked that the store shows exactly the build's graphs, and with the
+default ``REMOTE_DATASET=explicit``.  It sends the query mix (the competency questions and
+``bench/queries/``) to
 
-* **Virtuoso**: its own endpoint, the query as it is (the dataset: every graph of the store);
-* **Virtuoso, poli-kg's dataset**: its own endpoint, the query preceded by Virtuoso's
+* **Virtuoso**: its own endpoint, the query as it is (the dataset: every graph the anonymous
+  user may read);
+* **Virtuoso, explicit dataset**: its own endpoint, the query preceded by Virtuoso's
   ``define input:default-graph-uri`` / ``input:named-graph-uri`` for the four graphs of the
   build — what poli-kg's backend sends as the protocol's ``default-graph-uri`` and
-  ``named-graph-uri``, so that any difference here is Virtuoso's, not poli-kg's;
-* **poli-kg on Virtuoso**: poli-kg's ``/sparql`` as it ships (a remote store's answers are
-  never cached): its overhead is the endpoint, the query process, reading Virtuoso's answer
-  and writing it again.
+  ``named-graph-uri`` when it must, so that any difference here is Virtuoso's, not poli-kg's;
+* **poli-kg on Virtuoso**: poli-kg's ``/sparql`` with ``REMOTE_DATASET=store`` (a remote
+  store's answers are never cached): its overhead is the endpoint, reading Virtuoso's answer
+  and writing it again (without graph-level security its check fails, and it sends the
+  dataset);
+* **poli-kg on Virtuoso, explicit dataset**: the same with ``REMOTE_DATASET=explicit``.
 
 Latency is measured as in ``bench/query.py`` (one client, the servers taking turns query by
 query, one warm-up, ``--reps`` runs; the mix's p50/p95 weigh each query the same), and the
 cost of one request apart from the query's own as the median of ``--small`` runs of a small
 SELECT (the labels of one cluster).  It prints the mix's percentiles with the ratio to bare
-Virtuoso (the target: at most 1.3 at p50 and p95), then each query's median.
+Virtuoso (the target: at most 1.3 at p50 and p95 for poli-kg on Virtuoso), then each query's
+median and its rows on every endpoint (which must agree).
 """
 
 from __future__ import annotations
@@ -57,11 +66,13 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 from tests.support.virtuoso import DBA_PASSWORD, DBA_USER, Virtuoso, find_executable  # noqa: E402
 
+DATASET_ENV = "POLI_KG_REMOTE_DATASET"
+
 GRAPHS = [f"https://w3id.org/poli-kg/graph/{name}"
           for name in ("ontology", "data", "provenance", "inferred")]
 """The build's named graphs: the dataset poli-kg's backend sends with every query."""
-BARE, DATASET = "Virtuoso", "Virtuoso, poli-kg's dataset"
-ON_VIRTUOSO = "poli-kg on Virtuoso"
+BARE, DATASET = "Virtuoso", "Virtuoso, explicit dataset"
+ON_VIRTUOSO, ON_VIRTUOSO_EXPLICIT = "poli-kg on Virtuoso", "poli-kg on Virtuoso, explicit dataset"
 TARGET = 1.3
 """At most this many times bare Virtuoso's p50 and p95 (issue: the larger-engine path)."""
 
@@ -81,12 +92,13 @@ def serve(args: argparse.Namespace) -> int:
                       buffers=args.buffers).start()
     try:
         print(f"Virtuoso on {server.sparql_url} (database in {args.folder})", flush=True)
+        server.restrict_anonymous_reads(GRAPHS)
         cli("publish", "--out", str(args.out), "--to", server.sparql_url,
             "--graph-store", server.graph_store_url,
             env={"POLI_KG_STORE_USER": DBA_USER, "POLI_KG_STORE_PASSWORD": DBA_PASSWORD})
         cli("serve", "--out", str(args.out), "--store", "sparql:" + server.sparql_url,
             "--host", args.host, "--port", str(args.port),
-            "--query-timeout", f"{args.query_timeout:g}")
+            "--query-timeout", f"{args.query_timeout:g}", env={DATASET_ENV: "store"})
     except KeyboardInterrupt:
         pass
     finally:
@@ -112,16 +124,26 @@ def dataset_pragmas(graphs: list[str]) -> str:
                    for kind in ("default", "named") for g in graphs)
 
 
-def start(build: Path, work: Path, size: int, timeout: float, stack: ExitStack) -> list[Endpoint]:
-    """Virtuoso with the build, its endpoint with poli-kg's dataset, poli-kg on it."""
-    bare = virtuoso_server(build, OUT / f"virtuoso-backend-{size}", timeout)
+def start(build: Path, work: Path, args: argparse.Namespace,
+          stack: ExitStack) -> list[Endpoint]:
+    """Virtuoso with the build, its endpoint with an explicit dataset, poli-kg on it twice."""
+    folder = OUT / f"virtuoso-backend-{args.size}"
+    bare = virtuoso_server(build, folder, args.timeout)
     stack.callback(bare.stop)
+    if args.graph_security:
+        Virtuoso.running_in(folder).restrict_anonymous_reads(GRAPHS)
     dataset = DatasetEndpoint(DATASET, bare.url, lambda: None, bare.pid,
                               pragmas=dataset_pragmas(GRAPHS))
-    ours = poli_kg_server(ON_VIRTUOSO, build, work / "poli-kg", "sparql:" + bare.url, timeout,
-                          cache=True)
-    stack.callback(ours.stop)
-    endpoints: list[Endpoint] = [bare, dataset, ours]
+    endpoints: list[Endpoint] = [bare, dataset]
+    for name, mode in ((ON_VIRTUOSO, "store"), (ON_VIRTUOSO_EXPLICIT, "explicit")):
+        os.environ[DATASET_ENV] = mode  # the server reads its settings from the environment
+        try:
+            ours = poli_kg_server(name, build, work / mode, "sparql:" + bare.url, args.timeout,
+                                  cache=True)
+        finally:
+            del os.environ[DATASET_ENV]
+        stack.callback(ours.stop)
+        endpoints.append(ours)
     for endpoint in endpoints:
         stack.callback(endpoint.close)
     return endpoints
@@ -135,13 +157,14 @@ def bench(args: argparse.Namespace) -> int:
     triples = json.loads((build / "build.json").read_text())["triples"]["total"]
     mix = query_mix()
     with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="poli-kg-backend-") as tmp:
-        endpoints = start(build, Path(tmp), args.size, args.timeout, stack)
+        endpoints = start(build, Path(tmp), args, stack)
         print(f"{triples:,} triples: {len(mix)} queries on {len(endpoints)} endpoints",
               file=sys.stderr, flush=True)
         samples = measure_latency(endpoints, mix, args.reps, args.budget, args.timeout)
         small = measure_latency(endpoints, [Query("small SELECT", SMALL_SELECT)], args.small,
                                 args.budget, args.timeout)
-    report = {"generated": args.size, "triples": triples, "reps": args.reps, "mix": {},
+    report = {"generated": args.size, "triples": triples, "reps": args.reps,
+              "graph_security": args.graph_security, "mix": {},
               "queries": {}, "small": {name: statistics.median(per["small SELECT"].seconds)
                                        for name, per in small.items()}}
     for name, per_query in samples.items():
@@ -154,7 +177,10 @@ def bench(args: argparse.Namespace) -> int:
                 "median": statistics.median(s.seconds), "rows": s.rows}
     if args.json:
         args.json.write_text(json.dumps(report, indent=1), encoding="utf-8")
-    print(f"{triples:,} triples; {args.reps} measured runs of each query, one client.\n")
+    security = ("anonymous reads limited to the build's graphs" if args.graph_security
+                else "every graph readable")
+    print(f"{triples:,} triples ({security}); {args.reps} measured runs of each query, "
+          "one client.\n")
     print(mix_table(report), "\n")
     print(per_query_table(report, mix))
     return 0
@@ -212,6 +238,8 @@ def main(argv: list[str] | None = None) -> int:
     measure.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
     measure.add_argument("--seed", type=int, default=0)
     measure.add_argument("--json", type=Path, help="also write the raw figures here")
+    measure.add_argument("--no-graph-security", dest="graph_security", action="store_false",
+                         help="leave every graph of Virtuoso readable (its system graphs too)")
     args = parser.parse_args(argv)
     return serve(args) if args.command == "serve" else bench(args)
 

@@ -4,24 +4,30 @@
 restart (proved with its manifest's load counter, the server's log and the store folder).
 ``sparql:URL``: the result parsers on answers Virtuoso really gave (fixture files), the
 spec, the refusals that happen before anything is sent (a TCP listener counts
-connections), the child's network restriction, and the mapping of the store's errors.
-The real external store is exercised in ``tests/store/test_virtuoso.py``.
+connections), the syntax check that never evaluates, the child's network restriction, the
+mapping of the store's errors, the limits of a call made in the request thread (a store
+that trickles its answer, one that sends too much), and the dataset it is sent (a protocol
+server over a real pyoxigraph store, whose default graph is or is not the union of its
+graphs).  The real external store is exercised in ``tests/store/test_virtuoso.py``.
 """
 
 import functools
+import http.server
 import json
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
 
-from poli_kg.store.executor import Executor, NetworkAccessDenied
+from poli_kg.store.executor import Executor, NetworkAccessDenied, QueryMemoryExceeded, QueryTimeout
 from poli_kg.namespaces import NAMED_GRAPHS
 from poli_kg.store import (
     EMPTY_GRAPH, PERSISTENT_MANIFEST, JSON_LD, N_TRIPLES, RESULT_MEDIA_TYPES, TURTLE,
@@ -367,6 +373,245 @@ def test_empty_dataset_parts_are_named_explicitly():
     assert EMPTY_GRAPH.startswith("urn:") and EMPTY_GRAPH not in GRAPHS
 
 
+# -- the syntax check parses, never evaluates ----------------------------------------------
+
+def test_the_syntax_check_never_evaluates(tcp_listener):
+    """Evaluated, even on an empty store, this query makes pyoxigraph connect to the SERVICE
+    (Rust code, which no audit hook sees); the check only parses it."""
+    query = f"ASK {{ SERVICE <{tcp_listener.url}sparql> {{ ?s ?p ?o }} }}"
+    backend = SparqlBackend("http://127.0.0.1:1/sparql", graphs=GRAPHS)
+    assert backend._form(query) == "ASK"
+    # the variable the check asks to substitute is one the query does not have
+    assert backend._form(query.replace("?s", "?poli_kg_unused")) == "ASK"
+    time.sleep(0.2)
+    assert tcp_listener.connections == 0
+    with pytest.raises(OSError):
+        ox.Store().query(query)  # the control: evaluating it does connect
+    deadline = time.monotonic() + 5
+    while tcp_listener.connections == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert tcp_listener.connections == 1  # the control's, not the check's
+
+
+@pytest.mark.parametrize("query, form", [
+    ("SELECT (COUNT(*) AS ?n) WHERE { VALUES ?a { 1 2 } }", "SELECT"),
+    ("ASK { VALUES ?a { 1 2 } FILTER(?a > 3) }", "ASK"),
+    ("CONSTRUCT WHERE { ?s ?p ?o }", "CONSTRUCT"),
+    ("DESCRIBE <http://e/x>", "DESCRIBE"),
+    ("PREFIX ask: <http://e/> SELECT ?s WHERE { ?s ask:p 'ASK' } # CONSTRUCT", "SELECT"),
+])
+def test_the_syntax_check_gives_the_form(query, form):
+    assert SparqlBackend("http://127.0.0.1:1/sparql", graphs=GRAPHS)._form(query) == form
+
+
+def test_syntax_errors_are_pyoxigraphs_own():
+    query = "SELECT * WHERE {\n  ?s ?p \n}"
+    with pytest.raises(SyntaxError) as parsed:
+        ox.Store().query(query)
+    with pytest.raises(QuerySyntaxError) as checked:
+        SparqlBackend("http://127.0.0.1:1/sparql", graphs=GRAPHS)._form(query)
+    assert str(checked.value) == str(parsed.value).splitlines()[0]
+
+
+# -- a store on 127.0.0.1 for the request thread's calls -------------------------------------
+
+SRX_HEAD = (b'<?xml version="1.0"?><sparql xmlns="http://www.w3.org/2005/sparql-results#">'
+            b'<head><variable name="x"/></head><results>')
+SRX_ROW = b'<result><binding name="x"><literal>' + b"a" * 200 + b"</literal></binding></result>"
+
+
+class ProtocolServer:
+    """A SPARQL 1.1 Protocol server on 127.0.0.1: queries a pyoxigraph ``store`` (``union``:
+    its default graph is the union of its named graphs, else a graph of its own), or sends
+    ``answer(handler)`` to every query.  ``requests``: the form parameters of each query."""
+
+    def __init__(self, store=None, *, union=False, answer=None):
+        self.store, self.union, self.answer = store, union, answer
+        self.requests = []
+        self.hung_up = threading.Event()
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                form = self.rfile.read(int(self.headers["Content-Length"])).decode()
+                params = urllib.parse.parse_qs(form, keep_blank_values=True)
+                outer.requests.append(params)
+                try:
+                    if outer.answer is not None:
+                        return outer.answer(self)
+                    body, media_type = outer.evaluate(params)
+                    self.send_response(200)
+                    self.send_header("Content-Type", media_type)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except OSError:
+                    outer.hung_up.set()
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_port}/sparql"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def evaluate(self, params):
+        if "default-graph-uri" in params or "named-graph-uri" in params:
+            dataset = {"default_graph": [ox.NamedNode(g)
+                                         for g in params.get("default-graph-uri", [])],
+                       "named_graphs": [ox.NamedNode(g) for g in params.get("named-graph-uri", [])]}
+        else:
+            dataset = {"use_default_graph_as_union": self.union}
+        result = self.store.query(params["query"][0], **dataset)
+        if isinstance(result, ox.QueryTriples):
+            return result.serialize(format=ox.RdfFormat.N_TRIPLES), "application/n-triples"
+        return result.serialize(format=ox.QueryResultsFormat.XML), "application/sparql-results+xml"
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def trickle(handler):
+    """An answer that never ends: a row every 50 ms, until the client hangs up."""
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/sparql-results+xml")
+    handler.send_header("Content-Length", str(10**9))
+    handler.end_headers()
+    handler.wfile.write(SRX_HEAD)
+    while True:
+        handler.wfile.write(SRX_ROW)
+        handler.wfile.flush()
+        time.sleep(0.05)
+
+
+def flood(handler):
+    """A complete answer of about 2.6 MB."""
+    body = SRX_HEAD + SRX_ROW * 10_000 + b"</results></sparql>"
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/sparql-results+xml")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+@pytest.fixture
+def served():
+    servers = []
+
+    def serve(*args, **kwargs):
+        servers.append(ProtocolServer(*args, **kwargs))
+        return servers[-1]
+
+    yield serve
+    for server in servers:
+        server.close()
+
+
+def test_a_remote_store_is_called_in_the_request_thread(served, tmp_path):
+    server = served(answer=flood)
+    store = Store("sparql:" + server.url, tmp_path, timeout=10)
+    try:
+        result = store.execute("SELECT ?x WHERE { ?s ?p ?x }", max_results=20_000)
+        assert result.count == 10_000 and not result.truncated
+        assert store.child_pids() == []  # no query process
+    finally:
+        store.close()
+
+
+def test_an_answer_that_trickles_in_is_stopped_at_the_timeout(served, tmp_path):
+    """Every read gets data well within the socket's timeout; the call's deadline ends it."""
+    server = served(answer=trickle)
+    store = Store("sparql:" + server.url, tmp_path, timeout=1)
+    try:
+        started = time.monotonic()
+        with pytest.raises(QueryTimeout, match="within 1 s"):
+            store.execute("SELECT ?x WHERE { ?s ?p ?x }", max_results=10**9)
+        assert time.monotonic() - started < 3
+        assert server.hung_up.wait(10)  # the connection was dropped: the store stops too
+    finally:
+        store.close()
+
+
+def test_an_answer_larger_than_the_memory_limit_allows_is_refused(served, tmp_path, monkeypatch):
+    monkeypatch.setenv("POLI_KG_QUERY_MEMORY_MB", "1")  # answers of at most 128 KiB
+    server = served(answer=flood)
+    store = Store("sparql:" + server.url, tmp_path, timeout=10)
+    try:
+        with pytest.raises(QueryMemoryExceeded, match="more than 1 MB"):
+            store.execute("SELECT ?x WHERE { ?s ?p ?x }", max_results=20_000)
+        monkeypatch.setenv("POLI_KG_QUERY_MEMORY_MB", "32")  # 2.6 MB x 8 fit in 32 MB
+        assert store.execute("SELECT ?x WHERE { ?s ?p ?x }", max_results=20_000).count == 10_000
+    finally:
+        store.close()
+
+
+# -- the dataset: sent, or left to a store whose own dataset is the project's ---------------
+
+@pytest.fixture(scope="module")
+def quads(build_dir):
+    def load(*extra):
+        store = ox.Store()
+        store.load(path=str(build_dir / "poli-kg.nq"), format=ox.RdfFormat.N_QUADS)
+        store.extend(extra)
+        return store
+    return load
+
+
+LABELS = ("SELECT ?s ?l WHERE { ?s <http://www.w3.org/2000/01/rdf-schema#label> ?l } "
+          "ORDER BY ?s STR(?l) LANG(?l)")
+DATASET_CASES = [
+    (LABELS, {}),
+    (COUNT_BY_GRAPH + " ORDER BY ?g", {}),
+    ("SELECT (COUNT(*) AS ?triples) WHERE { ?s ?p ?o }", {}),
+    (f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ BIND(<{MESAP_IRI}> AS ?s) ?s ?p ?o }}",
+     {"media_type": N_TRIPLES}),
+    (f"SELECT (COUNT(*) AS ?n) FROM <{GRAPHS[1]}> WHERE {{ ?s ?p ?o }}", {}),
+    ("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", {"default_graph_uris": [GRAPHS[0]]}),
+    (COUNT_BY_GRAPH + " ORDER BY ?g", {"named_graph_uris": [GRAPHS[2]]}),
+]
+OTHER_GRAPH = ox.Quad(ox.NamedNode("http://e/s"), ox.NamedNode("http://e/p"), ox.Literal("o"),
+                      ox.NamedNode("urn:x-other-graph"))
+
+
+@pytest.mark.parametrize("union, extra, left_to_the_store", [
+    (True, (), True),               # default graph: the union of exactly the project's graphs
+    (False, (), False),             # a default graph of its own (empty)
+    (True, (OTHER_GRAPH,), False),  # another graph besides the project's
+])
+@pytest.mark.parametrize("mode", ["store", "explicit"])
+def test_the_dataset_is_left_to_the_store_only_when_it_is_the_projects(
+        served, quads, build_dir, mode, union, extra, left_to_the_store):
+    server = served(quads(*extra), union=union)
+    store = Store("sparql:" + server.url, build_dir, timeout=20, remote_dataset=mode)
+    reference = Store("oxigraph", build_dir, timeout=20)
+    try:
+        for query, kwargs in DATASET_CASES:
+            got, expected = store.execute(query, **kwargs), reference.execute(query, **kwargs)
+            assert (sorted(got.body.splitlines()), got.count) == \
+                (sorted(expected.body.splitlines()), expected.count), (query, kwargs)
+            if got.form == "SELECT":
+                assert got.body == expected.body  # ordered: the same bytes
+        assert store.named_graphs == GRAPHS
+    finally:
+        store.close()
+        reference.close()
+    sent = [r for r in server.requests if r["query"][0] in (LABELS, DATASET_CASES[2][0])]
+    assert len(sent) == 2
+    for request in sent:
+        expected = {"default-graph-uri": list(GRAPHS), "named-graph-uri": list(GRAPHS)}
+        if mode == "store" and left_to_the_store:
+            expected = {}
+        assert {k: v for k, v in request.items() if k != "query"} == expected
+
+
+def test_an_unknown_dataset_mode_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="explicit, store"):
+        Store("sparql:http://127.0.0.1:1/sparql", tmp_path, remote_dataset="union")
+
+
 # -- oxigraph:PATH: loaded once, reopened on restart ----------------------------------------
 
 def manifest(path: Path) -> dict:
@@ -495,3 +740,38 @@ def test_publish_needs_a_build(tmp_path):
          "--to", "http://127.0.0.1:1/sparql"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "holds no build" in result.stderr
     assert not (tmp_path / "none").exists()
+
+
+# -- oxigraph-memory: loaded once, before the query processes are forked --------------------
+
+def test_memory_store_is_loaded_before_the_query_processes_fork(build_dir, tmp_path):
+    """The TriG dump is read when the store is made: the query processes, forked later,
+    answer from that copy even once the file is gone (each loading it would fail)."""
+    build = tmp_path / "public"
+    build.mkdir()
+    (build / "poli-kg.trig").write_bytes((build_dir / "poli-kg.trig").read_bytes())
+    store = Store("oxigraph-memory", build, timeout=20)
+    reference = Store("oxigraph", build_dir, timeout=20)
+    try:
+        assert store.child_pids() == []  # no query process yet: the store is in this one
+        (build / "poli-kg.trig").unlink()
+        assert store.graph_sizes() == reference.graph_sizes()
+        query = "SELECT ?s ?o WHERE { ?s <http://www.w3.org/2000/01/rdf-schema#label> ?o } ORDER BY ?s ?o"
+        assert store.execute(query).body == reference.execute(query).body
+        assert len(store.child_pids()) == 1
+    finally:
+        store.close()
+        reference.close()
+
+
+def test_memory_store_that_cannot_be_loaded_is_unavailable(tmp_path):
+    """A damaged dump does not stop the server from starting: queries answer StoreUnavailable."""
+    build = tmp_path / "public"
+    build.mkdir()
+    (build / "poli-kg.trig").write_text("<no-scheme> <p> .\n", encoding="utf-8")
+    store = Store("oxigraph-memory", build, timeout=10)
+    try:
+        with pytest.raises(StoreUnavailable, match="cannot load .*poli-kg.trig"):
+            store.execute("ASK {}")
+    finally:
+        store.close()

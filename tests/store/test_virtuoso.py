@@ -9,6 +9,10 @@ A session fixture starts a throw-away Virtuoso on 127.0.0.1 only (``tests/suppor
   :func:`comparable`) and one Virtuoso bug recorded as an expected failure (query 14);
 * every named graph read back from Virtuoso is isomorphic to the build's;
 * the store facade behaves as with the embedded engines (dataset, caps, formats, errors);
+* all of the above again with ``REMOTE_DATASET=store`` on a second Virtuoso whose anonymous
+  endpoint reads the project's graphs only (graph-level security): queries are sent without
+  a dataset there, and the answers are the same; on the first Virtuoso (system graphs
+  visible) that mode finds out and sends the dataset;
 * ``poli-kg serve --store sparql:URL`` answers ``/sparql``, the HTML pages and the downloads;
   refused queries (update, SERVICE, foreign FROM, Virtuoso's ``bif:``) send not one byte to
   the store (a relay counts them); a runaway query is stopped on both sides.
@@ -93,18 +97,42 @@ def published(virtuoso, build_dir):
 
 
 @pytest.fixture(scope="module")
-def stores(published, build_dir):
-    """A Store for every backend over the same build: the embedded ones and Virtuoso."""
+def secured(tmp_path_factory, build_dir):
+    """A second Virtuoso, published to, whose anonymous endpoint reads the project's graphs
+    only: its own dataset is the project's (``REMOTE_DATASET=store``)."""
+    if find_executable() is None:
+        skip_or_fail("needs Debian's virtuoso-opensource")
+    vt = Virtuoso(tmp_path_factory.mktemp("virtuoso-secured"), max_query_seconds=MAX_QUERY_SECONDS)
+    vt.start()
+    try:
+        vt.restrict_anonymous_reads(GRAPHS)  # before the graphs exist: the rights are by name
+        result = cli("publish", "--out", str(build_dir), "--to", vt.sparql_url,
+                     "--graph-store", vt.graph_store_url,
+                     env={"POLI_KG_STORE_USER": DBA_USER, "POLI_KG_STORE_PASSWORD": DBA_PASSWORD})
+        assert result.returncode == 0, result.stderr
+        assert "the store's counts match the build" in result.stdout  # read anonymously
+        yield vt
+    finally:
+        vt.stop()
+
+
+@pytest.fixture(scope="module")
+def stores(published, secured, build_dir):
+    """A Store for every backend over the same build: the embedded ones, Virtuoso, and
+    Virtuoso left to its own dataset (``sparql-store``)."""
     opened = {spec: Store(spec, build_dir, timeout=30) for spec in EMBEDDED}
     opened["sparql"] = Store("sparql:" + published.sparql_url, build_dir, timeout=30)
+    opened["sparql-store"] = Store("sparql:" + secured.sparql_url, build_dir, timeout=30,
+                                   remote_dataset="store")
     yield opened
     for store in opened.values():
         store.close()
 
 
-@pytest.fixture(scope="module")
-def vstore(stores):
-    return stores["sparql"]
+@pytest.fixture(scope="module", params=["sparql", "sparql-store"])
+def vstore(stores, request):
+    """Virtuoso with the dataset sent, then Virtuoso over its own dataset."""
+    return stores[request.param]
 
 
 @pytest.fixture(scope="module")
@@ -261,7 +289,7 @@ def answer(store, query: str):
 def backend_params() -> list:
     params = []
     for path in QUERIES:
-        for spec in (*EMBEDDED[1:], "sparql"):
+        for spec in (*EMBEDDED[1:], "sparql", "sparql-store"):
             params.append(pytest.param(path, spec, id=f"{path.stem}-{spec}"))
     return params
 
@@ -360,6 +388,68 @@ def test_syntax_errors_are_the_parsers_own(vstore, ostore):
     with pytest.raises(QuerySyntaxError) as o:
         ostore.execute(query)
     assert str(v.value) == str(o.value) and "error at 3:2" in str(v.value)
+
+
+# -- Virtuoso over its own dataset (REMOTE_DATASET=store) ------------------------------------
+
+def sent_datasets(relay: "Relay", start: int = 0) -> list[bool]:
+    """For each query sent through ``relay`` since byte ``start``: whether it named a dataset."""
+    sent = bytes(relay.data[start:]).decode("utf-8", "replace")
+    return ["default-graph-uri=" in request or "named-graph-uri=" in request
+            for request in sent.split("POST ")[1:]]
+
+
+def test_the_dataset_is_left_only_to_a_store_that_shows_the_projects_graphs_only(
+        secured, published, build_dir, ostore):
+    """The secured Virtuoso gets no dataset (the check's queries neither); the open one, whose
+    system graphs the check sees, gets it with every query, and answers the same."""
+    total = sum(ostore.graph_sizes().values())
+    for server, left in ((secured, True), (published, False)):
+        relay = Relay(server.http_port)
+        store = Store(f"sparql:http://127.0.0.1:{relay.port}/sparql", build_dir, timeout=30,
+                      remote_dataset="store")
+        try:
+            assert store.execute(LABELS).body == ostore.execute(LABELS).body
+            assert store.named_graphs == tuple(GRAPHS)
+            assert store.select("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")[0]["n"] \
+                .toPython() == total
+            checks, queries = sent_datasets(relay)[:2], sent_datasets(relay)[2:]
+            assert checks == [False, False] and len(queries) == 3
+            assert queries == [not left] * 3
+        finally:
+            store.close()
+            relay.close()
+
+
+def test_graphs_made_later_stay_invisible_to_the_anonymous_endpoint(secured, build_dir, ostore):
+    """What ``REMOTE_DATASET=store`` relies on: Virtuoso's graph-level security keeps a graph
+    that was not granted out of the anonymous endpoint's dataset."""
+    later = "urn:x-poli-kg-test:later"
+    put = requests.put(secured.graph_store_url, params={"graph": later},
+                       data=f"<{MESAP}> <http://e/p> 'hidden' .".encode(),
+                       headers={"Content-Type": "text/turtle"},
+                       auth=requests.auth.HTTPDigestAuth(DBA_USER, DBA_PASSWORD), timeout=30)
+    assert put.status_code in (200, 201, 204), put.text
+    relay = Relay(secured.http_port)  # another URL: checked afresh
+    store = Store(f"sparql:http://127.0.0.1:{relay.port}/sparql", build_dir, timeout=30,
+                  remote_dataset="store")
+    try:
+        assert store.graph_sizes() == ostore.graph_sizes()
+        assert not store.select(f"SELECT ?o WHERE {{ <{MESAP}> <http://e/p> ?o }}")
+        assert sent_datasets(relay)[2:] == [False, False]  # the two queries above
+    finally:
+        store.close()
+        relay.close()
+        requests.delete(secured.graph_store_url, params={"graph": later},
+                        auth=requests.auth.HTTPDigestAuth(DBA_USER, DBA_PASSWORD), timeout=30)
+
+
+def test_serve_over_the_stores_own_dataset(start_server, secured, live_server, monkeypatch):
+    monkeypatch.setenv("POLI_KG_REMOTE_DATASET", "store")
+    server = start_server("--store", "sparql:" + secured.sparql_url, "--workers", "1",
+                          "--query-timeout", "10")
+    assert_answers_as_the_embedded_store(server.url, live_server)
+    assert "queries are sent without a dataset" in server.stderr.read_text()
 
 
 # -- timeouts: ours, and Virtuoso's own ---------------------------------------------------
@@ -476,16 +566,21 @@ def test_healthz(vserver, relay):
     assert health["triples"] > 2000
 
 
-def test_sparql_endpoint_answers_as_the_embedded_store(vserver, live_server):
+def assert_answers_as_the_embedded_store(url: str, live_server: str) -> None:
+    """``/sparql`` of the server at ``url`` answers as the one over the embedded store."""
     for query in (LABELS, COUNT_BY_GRAPH):
         for accept in (SPARQL_RESULTS_JSON, CSV):
-            v = requests.post(vserver.url + "/sparql", data={"query": query},
+            v = requests.post(url + "/sparql", data={"query": query},
                               headers={"Accept": accept}, timeout=30)
             o = requests.post(live_server + "/sparql", data={"query": query},
                               headers={"Accept": accept}, timeout=30)
             assert v.status_code == o.status_code == 200
             assert v.content == o.content
             assert v.headers["X-Result-Count"] == o.headers["X-Result-Count"]
+
+
+def test_sparql_endpoint_answers_as_the_embedded_store(vserver, live_server):
+    assert_answers_as_the_embedded_store(vserver.url, live_server)
 
 
 def test_pages_and_downloads(vserver, live_server, sparql_build_dir):

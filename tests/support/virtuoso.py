@@ -29,6 +29,9 @@ ports.  Usage::
         vt.graph_store_url       # http://127.0.0.1:PORT/sparql-graph-crud-auth (dba/dba)
         vt.update_url            # http://127.0.0.1:PORT/sparql-auth (dba/dba)
         vt.isql("SELECT 1;")     # runs isql-vt on the SQL port (dba/dba)
+        vt.restrict_anonymous_reads(graphs)   # the anonymous endpoint sees these graphs only
+
+``Virtuoso.running_in(folder)`` administers a server another object started in ``folder``.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -156,6 +160,21 @@ class Virtuoso:
         self.sql_port = 0
         self.http_port = 0
         self.process: subprocess.Popen[bytes] | None = None
+
+    @classmethod
+    def running_in(cls, directory: str | os.PathLike[str]) -> Virtuoso:
+        """The server running in ``directory``, for :meth:`isql` (its ports from the
+        ``virtuoso.ini`` there; stopping it is left to the object that started it)."""
+        server = cls(directory)
+        ports = {}
+        section = ""
+        for line in server.ini_path.read_text(encoding="utf-8").splitlines():
+            if line.startswith("["):
+                section = line.strip("[] ")
+            elif line.strip().startswith("ServerPort"):
+                ports[section] = int(line.rsplit(":", 1)[1])
+        server.sql_port, server.http_port = ports["Parameters"], ports["HTTPServer"]
+        return server
 
     # -- addresses ------------------------------------------------------------------
 
@@ -275,6 +294,15 @@ class Virtuoso:
         self.stop()
 
     # -- administration ---------------------------------------------------------------
+
+    def restrict_anonymous_reads(self, graphs: Sequence[str]) -> None:
+        """Graph-level security: the anonymous endpoint (Virtuoso's user ``nobody``) may read
+        ``graphs`` and no other — not Virtuoso's own system graphs, nor graphs made later
+        (``dba`` keeps every right).  Its dataset is then exactly ``graphs``: what poli-kg's
+        ``REMOTE_DATASET=store`` asks of a store."""
+        quoted = [g.replace("'", "''") for g in graphs]
+        self.isql("DB.DBA.RDF_DEFAULT_USER_PERMS_SET ('nobody', 0);\n" + "".join(
+            f"DB.DBA.RDF_GRAPH_USER_PERMS_SET ('{g}', 'nobody', 1);\n" for g in quoted))
 
     def isql(self, sql: str, timeout: float = 60) -> str:
         """Run SQL statements with ``isql-vt`` as dba on the SQL port; return the output."""

@@ -24,12 +24,14 @@ pre-bind variables to rdflib IRIs or literals, identically on every backend (see
 :class:`Store` never evaluates a query in the calling process: it sends every
 call to a child process of its own for the time of the call (:mod:`poli_kg.store.executor`)
 that has the backend open, and raises :class:`QueryTimeout` when the call takes longer than
-its timeout (the child is killed).  Errors are :class:`QueryError` subclasses
-(:mod:`poli_kg.store.errors`): :class:`QuerySyntaxError` (message with line:column),
-:class:`QueryEvaluationError`, :class:`QueryRefused`, :class:`StoreUnavailable` (and its
-:class:`StoreTimeout`: a remote store stopped the query itself, or marked its answer as
-incomplete).  Repeated calls are answered from a :class:`ResultCache`
-(:mod:`poli_kg.store.cache`).
+its timeout (the child is killed).  A ``sparql:URL`` store evaluates the queries itself, so
+its backend, which only sends them and reads the answers, works in the calling thread within
+the same timeout and memory limit (:meth:`SparqlBackend.limits`).  Errors are
+:class:`QueryError` subclasses (:mod:`poli_kg.store.errors`): :class:`QuerySyntaxError`
+(message with line:column), :class:`QueryEvaluationError`, :class:`QueryRefused`,
+:class:`StoreUnavailable` (and its :class:`StoreTimeout`: a remote store stopped the query
+itself, or marked its answer as incomplete).  Repeated calls are answered from a
+:class:`ResultCache` (:mod:`poli_kg.store.cache`).
 
 One build per store: ``BUILD_DIR`` (the symlink ``poli-kg build`` swaps) is resolved
 once, when the :class:`Store` is made (or, when nothing is built yet, at the first call
@@ -49,7 +51,8 @@ Backends (``spec`` strings, config key ``STORE``, ``poli-kg serve --store``; ope
     a persistent pyoxigraph store in the folder ``PATH``, loaded from the build once
     (:mod:`poli_kg.store.persistent`).
 ``oxigraph-memory``
-    an in-memory pyoxigraph store loaded from ``BUILD_DIR/poli-kg.trig`` in each child.
+    an in-memory pyoxigraph store loaded from ``BUILD_DIR/poli-kg.trig`` once, before
+    forking (:mod:`poli_kg.store.oxigraph`).
 ``memory``
     an rdflib Dataset loaded from ``BUILD_DIR/poli-kg.trig`` once, before forking
     (:mod:`poli_kg.store.memory`).
@@ -67,6 +70,7 @@ import functools
 import logging
 import os
 import threading
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -88,13 +92,17 @@ from poli_kg.store.errors import (
     QueryError, QueryEvaluationError, QueryRefused, QuerySyntaxError, StoreTimeout,
     StoreUnavailable,
 )
-from poli_kg.store.executor import ChildFailed, Executor, NetworkAccessDenied, QueryTimeout
+from poli_kg.store.executor import (
+    ChildFailed, Executor, NetworkAccessDenied, QueryTimeout, default_memory_limit,
+)
 from poli_kg.store.memory import RdflibBackend
 from poli_kg.store.oxigraph import OxigraphBackend
 from poli_kg.store.persistent import (
     PERSISTENT_MANIFEST, prepare_persistent_store, read_persistent_manifest,
 )
-from poli_kg.store.remote import EMPTY_GRAPH, SparqlBackend, strip_dataset_clauses
+from poli_kg.store.remote import (
+    DATASET_MODES, EMPTY_GRAPH, SparqlBackend, strip_dataset_clauses,
+)
 from poli_kg.store.results import (
     CSV, GRAPH_MEDIA_TYPES, JSON_LD, N_TRIPLES, RDF_XML, RESULT_MEDIA_TYPES,
     SPARQL_RESULTS_JSON, SPARQL_RESULTS_XML, TSV, TURTLE, QueryResult, RawResult, serialize,
@@ -132,11 +140,12 @@ def open_backend(spec: str, build_dir: str | Path) -> Backend:
 
 
 def backend_opener(spec: str, build_dir: str | Path) -> Callable[[], Backend]:
-    """A callable that opens backend ``spec``; memory datasets are loaded right now, and
-    an ``oxigraph:PATH`` store is loaded into PATH now if it does not hold the build yet.
+    """A callable that opens backend ``spec``; the in-memory datasets (``oxigraph-memory``,
+    ``memory``) are loaded right now, and an ``oxigraph:PATH`` store is loaded into PATH now
+    if it does not hold the build yet.
 
-    RocksDB-based and pyoxigraph stores are opened only when the callable is
-    called (in the child process, after the fork); so is the connection to a
+    RocksDB stores are opened only when the callable is called (in the child process, after
+    the fork: RocksDB is never opened before a fork); so is the connection to a
     ``sparql:URL`` store.
     """
     kind, argument = parse_spec(spec)
@@ -161,13 +170,25 @@ def backend_opener(spec: str, build_dir: str | Path) -> Callable[[], Backend]:
     if spec == "oxigraph":
         return functools.partial(OxigraphBackend.open_read_only, build / STORE_DIR)
     if spec == "oxigraph-memory":
-        return functools.partial(OxigraphBackend.load_memory, build / TRIG_FILE)
+        return _loaded_before_forking(OxigraphBackend.load_memory, build / TRIG_FILE)
     if spec == "memory":
-        trig = build / TRIG_FILE
-        if not trig.is_file():
-            return functools.partial(RdflibBackend.load, trig)
-        return functools.partial(_preloaded, RdflibBackend.load(trig))
+        return _loaded_before_forking(RdflibBackend.load, build / TRIG_FILE)
     raise ValueError(f"unknown store {spec!r}; choose one of {', '.join(BACKEND_FORMS)}")
+
+
+def _loaded_before_forking(load: Callable[[Path], Backend], trig: Path) -> Callable[[], Backend]:
+    """Opener of an in-memory backend loaded from ``trig`` now, in this process, so that the
+    query processes forked later share its pages copy-on-write instead of each loading it.
+
+    Without the file the opener loads in the child (and answers StoreUnavailable there).
+    """
+    if not trig.is_file():
+        return functools.partial(load, trig)
+    try:
+        return functools.partial(_preloaded, load(trig))
+    except StoreUnavailable as exc:
+        log.warning("the in-memory store is unavailable: %s", exc)
+        return functools.partial(_unavailable, str(exc))
 
 
 def _unavailable(message: str) -> Backend:
@@ -185,6 +206,11 @@ class Store:
     finds a build (until then calls raise :class:`StoreUnavailable`); :attr:`build` is that
     :class:`~poli_kg.buildfolder.ServedBuild`, which the downloads and pages use too.  Every
     query process opens the backend over that folder, whatever later builds do.
+
+    A ``sparql:URL`` backend is called in the calling thread instead (one per thread, with
+    its keep-alive connection): a query process would only wait for the store's answer, and
+    cost a round trip between processes.  ``remote_dataset`` is its dataset mode
+    (:data:`~poli_kg.store.remote.DATASET_MODES`).
     """
 
     def __init__(
@@ -196,12 +222,19 @@ class Store:
         max_results: int = 10000,
         isolate_network: bool = True,
         cache_bytes: int = 32 * 2**20,
+        remote_dataset: str = "explicit",
     ) -> None:
         self.spec = spec
         self.build = build_dir if isinstance(build_dir, ServedBuild) else ServedBuild(build_dir)
         self.timeout = timeout
         self.max_results = max_results
         remote = parse_spec(spec)[0] == "sparql"
+        if remote_dataset not in DATASET_MODES:
+            raise ValueError(f"remote dataset {remote_dataset!r}: choose one of "
+                             f"{', '.join(DATASET_MODES)}")
+        self._remote_dataset = remote_dataset if remote else None
+        self._here = threading.local()
+        self._here_backends: weakref.WeakSet[SparqlBackend] = weakref.WeakSet()
         # a remote store can change under us (poli-kg publish): its answers are not kept
         self._cache = ResultCache(cache_bytes) if cache_bytes > 0 and not remote else None
         self._opener: Callable[[], Backend] | None = None
@@ -210,7 +243,7 @@ class Store:
         self._executor = Executor(
             self._open_backend,
             expected_errors=(QueryError, NetworkAccessDenied),
-            # a remote backend's child must reach its store (and only it: see SparqlBackend)
+            # a remote backend runs in the calling thread (see _call_here), not in a child
             isolate_network=isolate_network and not remote,
         )
         self._sizes: dict[str, int] | None = None
@@ -234,17 +267,39 @@ class Store:
         return self._opener()
 
     def _call(self, method: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
-        """Run a backend method in this thread's child process."""
+        """Run a backend method in this thread's child process (a remote one: in this thread)."""
         if self._opener is None:
             self._prepare()
             if self._opener is None:
                 raise StoreUnavailable(f"{self.build.out_dir} does not exist: the graph has "
                                        "not been built yet")
+        limit = self.timeout if timeout is None else timeout
+        if self._remote_dataset is not None:
+            return self._call_here(method, args, kwargs, limit)
         try:
-            return self._executor.call(method, args, kwargs,
-                                       timeout=self.timeout if timeout is None else timeout)
+            return self._executor.call(method, args, kwargs, timeout=limit)
         except NetworkAccessDenied as exc:
             raise QueryRefused(str(exc)) from None
+
+    def _call_here(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any],
+                   timeout: float) -> Any:
+        """Run a remote backend's method in this thread, bounded as in a query process."""
+        backend = getattr(self._here, "backend", None)
+        if backend is None or self._here.pid != os.getpid():  # none yet, or a fork's copy
+            url = parse_spec(self.spec)[1]
+            assert url is not None and self._remote_dataset is not None
+            backend = SparqlBackend(url, dataset=self._remote_dataset)
+            self._here.backend, self._here.pid = backend, os.getpid()
+            self._here_backends.add(backend)
+        try:
+            with backend.limits(timeout, default_memory_limit()):
+                return getattr(backend, method)(*args, **kwargs)
+        except (QueryError, QueryTimeout):
+            raise
+        except Exception as exc:  # as a query process reports what it did not expect
+            backend.close()
+            log.exception("the call to the store failed")
+            raise ChildFailed(f"the call to the store failed: {exc!r}") from exc
 
     def execute(
         self,
@@ -318,8 +373,11 @@ class Store:
         return self._executor.child_pids()
 
     def close(self) -> None:
-        """Stop every query process and release the build."""
+        """Stop every query process, close the connections to a remote store, release the
+        build."""
         self._executor.close()
+        for backend in list(self._here_backends):
+            backend.close()
         self.build.close()
 
 
@@ -327,7 +385,8 @@ def init_app(app: Flask) -> None:
     """Create the application's :class:`Store` from its config (flaskr style).
 
     Config keys: ``STORE`` (backend spec), ``BUILD_DIR``, ``QUERY_TIMEOUT`` (s),
-    ``MAX_RESULTS``, ``QUERY_CACHE_MB`` (:class:`ResultCache` size; 0: none).
+    ``MAX_RESULTS``, ``QUERY_CACHE_MB`` (:class:`ResultCache` size; 0: none),
+    ``REMOTE_DATASET`` (``explicit`` or ``store``: see :data:`~poli_kg.store.remote.DATASET_MODES`).
     """
     app.extensions[EXTENSION] = Store(
         app.config.get("STORE", "oxigraph"),
@@ -335,4 +394,5 @@ def init_app(app: Flask) -> None:
         timeout=float(app.config.get("QUERY_TIMEOUT", 30)),
         max_results=int(app.config.get("MAX_RESULTS", 10000)),
         cache_bytes=int(float(app.config.get("QUERY_CACHE_MB", 32)) * 2**20),
+        remote_dataset=str(app.config.get("REMOTE_DATASET", "explicit")),
     )

@@ -1,24 +1,36 @@
 """The ``sparql:URL`` backend: any SPARQL 1.1 server's query endpoint (:class:`SparqlBackend`).
 
-Load the store with :func:`poli_kg.store.publish.publish`.  The query process sends each
-query with the SPARQL 1.1 Protocol and parses the answer (:mod:`poli_kg.store.answers`)
-into the same terms as the embedded engines, so serialisation, caps and bindings behave
-identically.  Before anything is sent the query must parse as standard SPARQL 1.1 and pass
-the same refusals as the endpoint (update, SERVICE, graphs outside the dataset, and store
-extension functions such as Virtuoso's ``bif:``/``sql:``); the dataset is always sent
-explicitly (the project's named graphs), so the store's other graphs are never visible.
-The query process may connect to that one host and port only
-(:func:`_allow_connections_to`).
+Load the store with :func:`poli_kg.store.publish.publish`.  The backend sends each query
+with the SPARQL 1.1 Protocol and parses the answer (:mod:`poli_kg.store.answers`) into the
+same terms as the embedded engines, so serialisation, caps and bindings behave identically.
+Before anything is sent the query must parse as standard SPARQL 1.1 and pass the same
+refusals as the endpoint (update, SERVICE, graphs outside the dataset, and store extension
+functions such as Virtuoso's ``bif:``/``sql:``).  The dataset is sent explicitly (the
+project's named graphs), so the store's other graphs are never visible, unless the store is
+declared to show only those graphs (``dataset="store"``) and a check confirms it.
+
+:class:`poli_kg.store.Store` calls the backend in the request's own thread, within
+:meth:`SparqlBackend.limits` (the call's timeout, and a cap on the answer's size that keeps
+memory within the query processes' limit): the work is the store's, the thread only waits
+for its answer.  In a query child process (:func:`poli_kg.store.open_backend`,
+:class:`~poli_kg.store.executor.Executor`) the backend may connect to the store's host and
+port only (:func:`_allow_connections_to`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import http.client
+import logging
 import os
 import socket
 import sys
+import threading
+import time
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -29,17 +41,19 @@ from poli_kg.store import executor as executor_module
 from poli_kg.store.answers import (
     RDF_RESPONSE_FORMATS, parse_graph_results, parse_json_results, parse_xml_results,
 )
-from poli_kg.store.backend import Backend, is_describe, parse_spec, short_message
+from poli_kg.store.backend import Backend, parse_spec, short_message
 from poli_kg.store.errors import (
     QueryError, QueryEvaluationError, QueryRefused, QuerySyntaxError, StoreTimeout,
     StoreUnavailable,
 )
-from poli_kg.store.executor import NetworkAccessDenied
-from poli_kg.store.lexer import expand_unicode_escapes, scan, tokens
+from poli_kg.store.executor import NetworkAccessDenied, QueryMemoryExceeded, QueryTimeout
+from poli_kg.store.lexer import ANALYSIS_CACHE, expand_unicode_escapes, scan, tokens
 from poli_kg.store.results import RawResult
 
-__all__ = ["EMPTY_GRAPH", "EXTENSION_PREFIXES", "EXTENSION_SCHEMES", "SparqlBackend",
-           "strip_dataset_clauses"]
+__all__ = ["ANSWER_MEMORY_FACTOR", "DATASET_MODES", "EMPTY_GRAPH", "EXTENSION_PREFIXES",
+           "EXTENSION_SCHEMES", "SparqlBackend", "strip_dataset_clauses"]
+
+log = logging.getLogger(__name__)
 
 EMPTY_GRAPH = "urn:x-poli-kg:empty-graph"
 """A graph name no store holds: sent when a part of the dataset must be empty."""
@@ -49,16 +63,130 @@ Virtuoso runs ``bif:`` built-ins (``bif:http_get`` fetches URLs, from the store'
 and ``sql:`` procedures from SPARQL, Jena ARQ loads ``java:`` classes."""
 EXTENSION_PREFIXES = ("bif", "sql")
 """Prefixes Virtuoso predeclares for them (refused even when the query does not declare them)."""
+_EXTENSION_MARKERS = tuple(dict.fromkeys(
+    (*EXTENSION_SCHEMES, *(prefix + ":" for prefix in EXTENSION_PREFIXES))))
 RESULTS_ACCEPT = "application/sparql-results+xml, application/sparql-results+json;q=0.9"
 GRAPH_ACCEPT = ("application/n-triples, text/plain;q=0.9, application/rdf+xml;q=0.5, "
                 "text/turtle;q=0.2")
 _TIMEOUT_MARKERS = ("S1TAT", "S1T00", "SR171", "timed out", "timeout")
 _NETWORK_AUDIT_EVENTS = frozenset({"socket.connect", "socket.getaddrinfo", "urllib.Request"})
+DATASET_MODES = ("explicit", "store")
+"""``explicit``: every query without a dataset of its own is sent with the project's graphs as
+``default-graph-uri`` and ``named-graph-uri``.  ``store``: such queries are sent without a
+dataset, so the store answers over its own, which must be exactly the project's graphs
+(checked: see :meth:`SparqlBackend.store_holds_dataset`).  Virtuoso evaluates a dataset of
+several graphs by trying each graph in turn (its plans iterate over the list): 2–10× slower
+on joins and aggregates than over its own dataset."""
+ANSWER_MEMORY_FACTOR = 8
+"""Within :meth:`SparqlBackend.limits`, a store's answer may be at most the memory limit over
+this: reading an answer into terms and serialising it as JSON peaks at about 8 times its
+size in SPARQL Results XML (measured on query 16's 24,873 rows)."""
+COUNT_QUERY = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+RECHECK_SECONDS = 60.0
+"""How long a failed check of the store's own dataset stands before it is tried again."""
+_CHUNK = 64 * 1024
+_UNUSED_VALUE = ox.NamedNode("urn:x-poli-kg:unused")
+_PARSER = ox.Store()
+"""Empty: used only to parse queries (pyoxigraph stores may be queried from several threads)."""
+_verdicts: dict[tuple[str, tuple[str, ...]], tuple[bool, float | None]] = {}
+_verdicts_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class _Limits:
+    """The bounds of a call within :meth:`SparqlBackend.limits`."""
+
+    deadline: float
+    timeout: float
+    memory: int | None
+
+    def socket_timeout(self, limit: float) -> float:
+        """``limit``, or the time left if shorter; QueryTimeout once the deadline is past."""
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise self.timed_out()
+        return min(limit, remaining)
+
+    def expired(self) -> bool:
+        """Whether a socket timeout that just fired was the deadline's."""
+        return time.monotonic() >= self.deadline - 0.05
+
+    def timed_out(self) -> QueryTimeout:
+        return QueryTimeout(f"the query did not finish within {self.timeout:g} s")
+
+
+class _Answer:
+    """The body of a store's answer as the parsers read it, within the call's ``limits``: each
+    read is a single receive that waits at most until the deadline (``set_timeout`` sets the
+    socket's), so that an answer that trickles in cannot outlast it, and more than the memory
+    limit over :data:`ANSWER_MEMORY_FACTOR` bytes end the call (QueryMemoryExceeded)."""
+
+    def __init__(self, response: http.client.HTTPResponse, limits: _Limits | None,
+                 set_timeout: Callable[[float], None], read_timeout: float) -> None:
+        self._response = response
+        self._limits = limits
+        self._set_timeout = set_timeout
+        self._read_timeout = read_timeout
+        self.size = 0
+        self.stopped: QueryTimeout | None = None
+
+    def read(self, n: int | None = -1) -> bytes:
+        if n is None or n < 0:
+            return b"".join(iter(lambda: self.read(_CHUNK), b""))
+        limits = self._limits
+        if limits is None:
+            return self._response.read(n)
+        try:
+            self._set_timeout(limits.socket_timeout(self._read_timeout))
+            data = self._response.read1(n)
+        except QueryTimeout as exc:
+            self.stopped = exc
+            raise
+        except TimeoutError:
+            if not limits.expired():
+                raise
+            self.stopped = limits.timed_out()
+            raise self.stopped from None
+        self.size += len(data)
+        if limits.memory is not None and self.size * ANSWER_MEMORY_FACTOR > limits.memory:
+            self.stopped = QueryMemoryExceeded(limits.memory)
+            raise self.stopped
+        return data
+
+
+def _unused_variable(query: str) -> str:
+    """A variable name that ``query`` does not contain (unicode escapes expanded)."""
+    texts = query + "\n" + expand_unicode_escapes(query)
+    name = "poli_kg_unused"
+    while name in texts:
+        name += "_"
+    return name
+
+
+@functools.lru_cache(maxsize=ANALYSIS_CACHE)
+def _checked_form(query: str) -> str:
+    """The query's form (the lexer's), once pyoxigraph has parsed it as SPARQL 1.1.
+
+    Parsed, never evaluated: even on an empty store a query can cost without bound (a
+    product of VALUES blocks, a chain of BINDs that doubles a string), and evaluating
+    ``SERVICE`` would connect to it.  Asking to substitute a variable the query does not have
+    makes pyoxigraph stop after parsing.  Raises QuerySyntaxError with pyoxigraph's message.
+    """
+    try:
+        _PARSER.query(query, substitutions={ox.Variable(_unused_variable(query)): _UNUSED_VALUE})
+    except SyntaxError as exc:
+        raise QuerySyntaxError(short_message(str(exc))) from None
+    except (OSError, RuntimeError, ValueError):  # parsed; the substitution was refused
+        pass
+    return scan(query).form or "SELECT"
 
 
 def _extension_iri(query: str) -> str | None:
     """The first IRI or prefixed name of ``query`` in a store extension namespace, if any."""
-    for text in dict.fromkeys((query, expand_unicode_escapes(query))):
+    texts = dict.fromkeys((query, expand_unicode_escapes(query)))
+    if not any(marker in text.lower() for text in texts for marker in _EXTENSION_MARKERS):
+        return None  # no such IRI or name can be there: spare the tokenizer
+    for text in texts:
         for tok in tokens(text):
             if tok.kind == "IRI" and tok.text[1:-1].lower().startswith(EXTENSION_SCHEMES):
                 return tok.text
@@ -136,24 +264,29 @@ class SparqlBackend(Backend):
     * **Refusals first.**  Nothing is sent unless the query parses as standard SPARQL 1.1
       (pyoxigraph's parser; Virtuoso's ``DEFINE`` pragmas do not) and passes the checks of
       the endpoint: no update, no SERVICE, no graph outside :attr:`graphs`, and no IRI of
-      a store extension namespace (:data:`EXTENSION_SCHEMES`).
-    * **The dataset is always explicit.**  Without FROM / protocol graphs the query runs
-      over :attr:`graphs` (default graph = their union, named graphs = them), so graphs
-      the store holds besides the project's (Virtuoso's system graphs) are invisible.  The
-      query's FROM clauses are moved into the protocol parameters
-      (:func:`strip_dataset_clauses`); an empty part is sent as :data:`EMPTY_GRAPH`.
+      a store extension namespace (:data:`EXTENSION_SCHEMES`).  The query is parsed, never
+      evaluated here (see :meth:`_form`).
+    * **The dataset.**  Without FROM / protocol graphs the query runs over :attr:`graphs`
+      (default graph = their union, named graphs = them), so graphs the store holds besides
+      the project's (Virtuoso's system graphs) are invisible: sent explicitly, or, with
+      ``dataset="store"`` and once :meth:`store_holds_dataset` has confirmed that the store
+      shows exactly those graphs, left to the store.  The query's FROM clauses are moved
+      into the protocol parameters (:func:`strip_dataset_clauses`); an empty part is sent as
+      :data:`EMPTY_GRAPH`.
     * **Faithful terms.**  SELECT / ASK answers are asked for as SPARQL Results XML and
-      read incrementally (Virtuoso 7's JSON writer prints ``xsd:boolean`` values as 1/0),
-      graphs as N-Triples (Virtuoso's Turtle writer drops the datatype of integral
-      ``xsd:decimal`` values).  JSON, RDF/XML and Turtle answers are read too.
+      read incrementally (Virtuoso 7's JSON writer prints ``xsd:boolean`` values as 1/0,
+      and is slower), graphs as N-Triples (Virtuoso's Turtle writer drops the datatype of
+      integral ``xsd:decimal`` values).  JSON, RDF/XML and Turtle answers are read too.
     * **Caps and partial answers.**  Reading stops after ``limit`` results (the connection
       is then closed).  An answer the store marks as incomplete (HTTP 206, Virtuoso's
       ``X-SQL-State: S1TAT``) is refused with :class:`StoreTimeout`, never passed on.
     * **Errors.**  Unreachable store, 401/403/404, redirects: :class:`StoreUnavailable`;
       the store's own time limit: :class:`StoreTimeout`; a query the store rejects:
-      :class:`QueryEvaluationError` with the first line of its message.
+      :class:`QueryEvaluationError` with the first line of its message.  Within
+      :meth:`limits`: QueryTimeout and QueryMemoryExceeded, as from a query process.
 
-    One keep-alive connection per child process; a stale one is replaced once.
+    One keep-alive connection per backend (one backend per thread or process); a stale one
+    is replaced once.
     """
 
     def __init__(
@@ -164,22 +297,27 @@ class SparqlBackend(Backend):
         connect_timeout: float = 10.0,
         read_timeout: float = 3600.0,
         allowed_addresses: set[str] | None = None,
+        dataset: str = "explicit",
     ) -> None:
         kind, _ = parse_spec("sparql:" + url)
         assert kind == "sparql"
+        if dataset not in DATASET_MODES:
+            raise ValueError(f"dataset {dataset!r}: choose one of {', '.join(DATASET_MODES)}")
         parts = urlsplit(url)
         self.url = url
         self.spec = "sparql:" + url
         self.graphs = tuple(graphs)
+        self.dataset = dataset
+        self.read_timeout = read_timeout
         self._https = parts.scheme == "https"
         self._host = parts.hostname or ""
         self._port = parts.port or (443 if self._https else 80)
         self._target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         self._connect_timeout = connect_timeout
-        self._read_timeout = read_timeout
         self._allowed = allowed_addresses
         self._conn: http.client.HTTPConnection | None = None
-        self._parser = ox.Store()  # empty: used only to check the syntax
+        self._limits: _Limits | None = None
+        self._own_dataset = False  # while checking the store's own dataset
 
     @classmethod
     def open_in_child(cls, url: str, graphs: Sequence[str], parent_pid: int) -> SparqlBackend:
@@ -193,6 +331,18 @@ class SparqlBackend(Backend):
         allowed = (_allow_connections_to(parts.hostname or "", port)
                    if os.getpid() != parent_pid else None)
         return cls(url, graphs=graphs, allowed_addresses=allowed)
+
+    @contextlib.contextmanager
+    def limits(self, timeout: float, memory: int | None = None) -> Iterator[None]:
+        """Bound the calls made within, as a query process bounds them: after ``timeout``
+        seconds they end with QueryTimeout (the connection is dropped, which stops the query
+        at the store), and an answer larger than ``memory`` / :data:`ANSWER_MEMORY_FACTOR`
+        bytes ends them with QueryMemoryExceeded(``memory``)."""
+        self._limits = _Limits(time.monotonic() + timeout, timeout, memory)
+        try:
+            yield
+        finally:
+            self._limits = None
 
     # -- checks -----------------------------------------------------------------------
 
@@ -221,18 +371,8 @@ class SparqlBackend(Backend):
         return info
 
     def _form(self, query: str) -> str:
-        """The query's form, after checking that it parses as standard SPARQL 1.1."""
-        try:
-            result = self._parser.query(query)
-        except SyntaxError as exc:
-            raise QuerySyntaxError(short_message(str(exc))) from None
-        except (OSError, RuntimeError, ValueError):  # evaluation on the empty store failed
-            return scan(query).form or "SELECT"
-        if isinstance(result, ox.QueryBoolean):
-            return "ASK"
-        if isinstance(result, ox.QueryTriples):
-            return "DESCRIBE" if is_describe(query) else "CONSTRUCT"
-        return "SELECT"
+        """The query's form, once pyoxigraph has parsed it (see :func:`_checked_form`)."""
+        return _checked_form(query)
 
     # -- HTTP ---------------------------------------------------------------------------
 
@@ -244,8 +384,17 @@ class SparqlBackend(Backend):
                                                            type=socket.SOCK_STREAM):
                     self._allowed.add(str(sockaddr[0]).lower())
             cls = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
-            self._conn = cls(self._host, self._port, timeout=self._connect_timeout)
+            self._conn = cls(self._host, self._port, timeout=self._socket_timeout(
+                self._connect_timeout))
         return self._conn
+
+    def _socket_timeout(self, limit: float) -> float:
+        """``limit``, or less when the call's deadline is nearer (QueryTimeout once past)."""
+        return limit if self._limits is None else self._limits.socket_timeout(limit)
+
+    def _set_socket_timeout(self, seconds: float) -> None:
+        if self._conn is not None and self._conn.sock is not None:
+            self._conn.sock.settimeout(seconds)
 
     def close(self) -> None:
         """Close the connection to the store."""
@@ -263,9 +412,9 @@ class SparqlBackend(Backend):
             reused = self._conn is not None
             try:
                 conn = self._connection()
+                self._set_socket_timeout(self._socket_timeout(self._connect_timeout))
                 conn.request("POST", self._target, body=body, headers=headers)
-                if conn.sock is not None:
-                    conn.sock.settimeout(self._read_timeout)
+                self._set_socket_timeout(self._socket_timeout(self.read_timeout))
                 return conn.getresponse()
             except NetworkAccessDenied as exc:
                 self.close()
@@ -277,8 +426,13 @@ class SparqlBackend(Backend):
                         f"the store at {self.url} closed the connection: {exc}") from None
             except TimeoutError:
                 self.close()
+                if self._limits is not None and self._limits.expired():
+                    raise self._limits.timed_out() from None
                 raise StoreUnavailable(f"the store at {self.url} did not answer in time") \
                     from None
+            except QueryTimeout:
+                self.close()
+                raise
             except (OSError, http.client.HTTPException) as exc:
                 self.close()
                 reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
@@ -324,34 +478,88 @@ class SparqlBackend(Backend):
                 "the store returned an incomplete answer (it stopped the query: "
                 f"{short_message(detail, 200)}); partial results are never passed on")
         media_type = (response.getheader("Content-Type") or "").split(";")[0].strip().lower()
+        answer = _Answer(response, self._limits, self._set_socket_timeout, self.read_timeout)
         try:
-            if form in ("CONSTRUCT", "DESCRIBE"):
-                if media_type not in RDF_RESPONSE_FORMATS:
-                    raise QueryEvaluationError(
-                        f"the store answered {media_type or 'no content type'}, not RDF")
-                triples, truncated = parse_graph_results(response, media_type, limit)
-                raw = RawResult(form=form, triples=triples, truncated=truncated)
-            elif media_type in ("application/sparql-results+xml", "application/xml", "text/xml"):
-                raw = parse_xml_results(response, limit)
-            elif media_type in ("application/sparql-results+json", "application/json"):
-                raw = parse_json_results(response, limit)
-            else:
-                raise QueryEvaluationError(
-                    f"the store answered {media_type or 'no content type'}, not SPARQL results")
+            raw = _parse_answer(answer, media_type, form, limit)
         except QueryEvaluationError:
             self.close()
             raise
-        except (ValueError, KeyError, TypeError, IndexError, SyntaxError, ET.ParseError) as exc:
+        except Exception as exc:
             self.close()
-            raise QueryEvaluationError(f"the store's answer could not be read: {exc}") from None
-        except (OSError, http.client.HTTPException) as exc:
-            self.close()
-            raise StoreUnavailable(f"the connection to the store broke: {exc}") from None
+            if answer.stopped is not None:  # whatever the parser made of it
+                raise answer.stopped from None
+            if isinstance(exc, (ValueError, KeyError, TypeError, IndexError, SyntaxError,
+                                ET.ParseError)):
+                raise QueryEvaluationError(
+                    f"the store's answer could not be read: {exc}") from None
+            if isinstance(exc, (OSError, http.client.HTTPException)):
+                raise StoreUnavailable(f"the connection to the store broke: {exc}") from None
+            raise
         if raw.truncated or not response.isclosed() and response.read(1):
             self.close()  # unread rest: the connection cannot be reused
         elif response.will_close:
             self.close()
         return raw
+
+    # -- the dataset ------------------------------------------------------------------
+
+    def store_holds_dataset(self) -> bool:
+        """Whether queries without a dataset of their own are sent without one: with
+        ``dataset="store"``, once the store, asked without a dataset, has shown no named graph
+        but the project's and a default graph exactly as large as those together (their
+        union, as Virtuoso answers; a default graph of its own, as Oxigraph's or Fuseki's
+        without ``unionDefaultGraph``, fails the check).  Checked once per process and store,
+        then again after :data:`RECHECK_SECONDS` only if the check could not be made.  What
+        the store shows later is its own affair: Virtuoso's graph-level security keeps the
+        graphs it has not granted to its anonymous user invisible, new ones included.
+        """
+        if self.dataset != "store":
+            return False
+        key = (self.url, self.graphs)
+        with _verdicts_lock:
+            verdict = _verdicts.get(key)
+            if verdict is None or verdict[1] is not None and time.monotonic() >= verdict[1]:
+                verdict = _verdicts[key] = self._check_store_dataset()
+            return verdict[0]
+
+    def _check_store_dataset(self) -> tuple[bool, float | None]:
+        """(whether the store's own dataset is the project's, when to check again)."""
+        self._own_dataset = True
+        try:
+            sizes = self.graph_sizes()
+            total = self.evaluate(COUNT_QUERY).rows[0][0]
+        except (QueryError, QueryTimeout) as exc:
+            log.warning("could not check the dataset of the store at %s (%s): the dataset is "
+                        "sent with every query", self.url, exc)
+            return False, time.monotonic() + RECHECK_SECONDS
+        finally:
+            self._own_dataset = False
+        foreign = sorted(set(sizes) - set(self.graphs))
+        count = int(total[1]) if total is not None else -1
+        if not foreign and count == sum(sizes.values()):
+            log.info("the store at %s shows the project's graphs only: queries are sent "
+                     "without a dataset", self.url)
+            return True, None
+        log.warning("the store at %s does not show the project's graphs only (%s): the "
+                    "dataset is sent with every query", self.url,
+                    f"other graphs: {', '.join(foreign)}" if foreign else
+                    f"its default graph has {count} triples, its named graphs "
+                    f"{sum(sizes.values())}")
+        return False, None
+
+    def _dataset_params(self, info: Any, default_graph_uris: Sequence[str],
+                        named_graph_uris: Sequence[str]) -> list[tuple[str, str]]:
+        """The protocol's dataset parameters for a query (none: the store's own dataset)."""
+        if default_graph_uris or named_graph_uris:
+            default, named = list(default_graph_uris), list(named_graph_uris)
+        elif info.has_dataset_clause:
+            default, named = list(info.from_graphs), list(info.from_named_graphs)
+        elif self._own_dataset or self.store_holds_dataset():
+            return []
+        else:
+            default, named = list(self.graphs), list(self.graphs)
+        return ([("default-graph-uri", g) for g in default or [EMPTY_GRAPH]]
+                + [("named-graph-uri", g) for g in named or [EMPTY_GRAPH]])
 
     # -- evaluation ---------------------------------------------------------------------
 
@@ -366,16 +574,9 @@ class SparqlBackend(Backend):
         """See :meth:`Backend.evaluate` and the class documentation."""
         info = self._refuse(query, default_graph_uris, named_graph_uris)
         form = self._form(query)
-        if default_graph_uris or named_graph_uris:
-            default, named = list(default_graph_uris), list(named_graph_uris)
-        elif info.has_dataset_clause:
-            default, named = list(info.from_graphs), list(info.from_named_graphs)
-        else:
-            default, named = list(self.graphs), list(self.graphs)
         text = strip_dataset_clauses(query) if info.has_dataset_clause else query
-        params = [("query", text)]
-        params += [("default-graph-uri", g) for g in default or [EMPTY_GRAPH]]
-        params += [("named-graph-uri", g) for g in named or [EMPTY_GRAPH]]
+        params = [("query", text),
+                  *self._dataset_params(info, default_graph_uris, named_graph_uris)]
         graph_form = form in ("CONSTRUCT", "DESCRIBE")
         response = self._post(params, GRAPH_ACCEPT if graph_form else RESULTS_ACCEPT)
         if response.status != 200 and response.status != 206:
@@ -384,3 +585,19 @@ class SparqlBackend(Backend):
         if raw.form != form:
             raise QueryEvaluationError(f"the store answered a {raw.form} result to a {form} query")
         return raw
+
+
+def _parse_answer(answer: _Answer, media_type: str, form: str, limit: int | None) -> RawResult:
+    """A 200 answer of ``media_type`` to a query of ``form``, at most ``limit`` results."""
+    if form in ("CONSTRUCT", "DESCRIBE"):
+        if media_type not in RDF_RESPONSE_FORMATS:
+            raise QueryEvaluationError(
+                f"the store answered {media_type or 'no content type'}, not RDF")
+        triples, truncated = parse_graph_results(answer, media_type, limit)
+        return RawResult(form=form, triples=triples, truncated=truncated)
+    if media_type in ("application/sparql-results+xml", "application/xml", "text/xml"):
+        return parse_xml_results(answer, limit)
+    if media_type in ("application/sparql-results+json", "application/json"):
+        return parse_json_results(answer, limit)
+    raise QueryEvaluationError(
+        f"the store answered {media_type or 'no content type'}, not SPARQL results")

@@ -11,6 +11,9 @@ variables ``POLI_KG_<KEY>``, then its ``test_config``:
 ``RESULT_MAX_AGE``    seconds a GET result may be served from an HTTP cache (``Cache-Control:
                       public, max-age=…``; its ETag names the build, so a new build is a miss)
 ``QUERY_CACHE_MB``    results of recent queries kept per worker (MB; 0: none; never for ``sparql:URL``)
+``REMOTE_DATASET``    ``sparql:URL`` only: ``explicit`` (every query names the project's graphs) or
+                      ``store`` (the store's own dataset, checked to be exactly those graphs; see
+                      :data:`poli_kg.store.remote.DATASET_MODES`)
 ``MAX_QUERY_LENGTH``  longest query in characters (413)
 ``MAX_QUERY_NESTING`` deepest query nesting (1000; see :func:`poli_kg.store.lexer.nesting`)
 ``RATE_LIMIT`` …      per-client rate limiting and security headers: see :mod:`poli_kg.web.base.security`
@@ -38,6 +41,7 @@ DEFAULTS: dict[str, Any] = {
     "MAX_RESULTS": 10_000,
     "RESULT_MAX_AGE": DEFAULT_RESULT_MAX_AGE,
     "QUERY_CACHE_MB": 32,
+    "REMOTE_DATASET": "explicit",
     "MAX_QUERY_LENGTH": DEFAULT_MAX_QUERY_LENGTH,
     "BASE_IRI": BASE,
     "PUBLIC_URL": None,
