@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -51,7 +50,7 @@ import psutil
 from load import Server, WrkResult, lua_script, run_wrk
 from query import (
     FORM, NO_CACHE, OUT, RESULTS, ROOT, SMALL_SELECT, Endpoint, bare_oxigraph_server,
-    ensure_build, poli_kg_server, query_mix, settle, virtuoso_server,
+    ensure_build, poli_kg_server, query_mix, script_server, settle, virtuoso_server,
 )
 
 sys.path.insert(0, str(ROOT))
@@ -91,24 +90,13 @@ def floor_server(name: str, build: Path, server: str, isolate: bool) -> Endpoint
     """``bench/flask_floor.py`` over the build's store (``poli-kg serve``'s workers)."""
     command = [sys.executable, str(Path(__file__).with_name("flask_floor.py")),
                str(build / "store"), "--server", server, *(["--isolate"] if isolate else [])]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                               text=True)
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    if not line.startswith("poli-kg serving "):
-        process.kill()
-        raise RuntimeError(f"bench/flask_floor.py did not start: {line!r}")
-
-    def stop() -> None:
-        process.terminate()
-        process.wait(timeout=30)
-
-    root = line.split()[2]
+    endpoint = script_server(name, command, "poli-kg serving", "sparql")
+    health = endpoint.url.removesuffix("sparql") + "healthz"
     for _ in range(100):  # granian prints its address before its workers listen
-        with suppress(OSError), urllib.request.urlopen(root + "healthz", timeout=5):
+        with suppress(OSError), urllib.request.urlopen(health, timeout=5):
             break
         time.sleep(0.1)
-    return Endpoint(name, root + "sparql", stop, process.pid)
+    return endpoint
 
 
 def start(name: str, starter, stack: ExitStack) -> Endpoint:

@@ -160,20 +160,27 @@ def poli_kg_server(name: str, build: Path, logs: Path, store: str, timeout: floa
     return Endpoint(name, server.url + "/sparql", server.stop, server.process.pid)
 
 
-def bare_oxigraph_server(build: Path) -> Endpoint:
-    process = subprocess.Popen([sys.executable, str(HERE / "oxigraph_server.py"),
-                                str(build / "store")], stdout=subprocess.PIPE, text=True)
+def script_server(name: str, command: list[str], banner: str, url_suffix: str = "") -> Endpoint:
+    """A bench server started by ``command``, which prints ``banner URL`` once it listens; the
+    endpoint is URL + ``url_suffix``."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                               text=True)
     assert process.stdout is not None
     line = process.stdout.readline()
-    if not line.startswith("listening "):
+    if not line.startswith(banner + " "):
         process.kill()
-        raise RuntimeError(f"bench/oxigraph_server.py did not start: {line!r}")
+        raise RuntimeError(f"{' '.join(command[1:2])} did not start: {line!r}")
 
     def stop() -> None:
         process.terminate()
         process.wait(timeout=30)
 
-    return Endpoint("bare pyoxigraph", line.split()[1], stop, process.pid)
+    return Endpoint(name, line[len(banner) + 1:].split()[0] + url_suffix, stop, process.pid)
+
+
+def bare_oxigraph_server(build: Path) -> Endpoint:
+    return script_server("bare pyoxigraph", [sys.executable, str(HERE / "oxigraph_server.py"),
+                                             str(build / "store")], "listening")
 
 
 def virtuoso_server(build: Path, folder: Path, timeout: float) -> Endpoint:
