@@ -4,22 +4,14 @@ import re
 from collections import Counter
 
 import pytest
-from rdflib import Graph, Literal, URIRef
+from rdflib import Literal, URIRef
 from rdflib.namespace import PROV, QB, RDF, RDFS
 
 from poli_kg.namespaces import ID, PKG
-from tests.conftest import ROOT, SHARED
+from tests.conftest import SHARED
 
 SOURCE = SHARED / "sources" / "poli-di-innovazione-piemonte-2017.txt"
 needs_source = pytest.mark.skipif(not SOURCE.exists(), reason="../shared/sources is not beside the repository")
-
-
-@pytest.fixture(scope="module")
-def data():
-    graph = Graph()
-    for path in ROOT.glob("data/**/*.ttl"):
-        graph.parse(path)
-    return graph
 
 
 @pytest.fixture(scope="module")

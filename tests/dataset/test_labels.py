@@ -10,12 +10,10 @@ its excerpt or its managing association.  Quotations of the source (``prov:value
 
 import re
 
-import pytest
-from rdflib import Graph, Literal
+from rdflib import Literal
 from rdflib.namespace import DCTERMS, ORG, RDF, RDFS, SKOS
 
 from poli_kg.namespaces import ID, PKG
-from tests.conftest import ROOT
 
 LABELS = (RDFS.label, SKOS.prefLabel, SKOS.altLabel, DCTERMS.title)
 NOT_ITALIAN = {"and", "the", "of", "with", "for", "technologies", "clean", "cluster's"}
@@ -24,14 +22,6 @@ NOT_ENGLISH = {"e", "di", "del", "della", "dei", "delle", "degli", "per", "con",
 PROPER_NAMES = {"Smart Products and Manufacturing"}
 """Names the source gives in English in its Italian text: the same in both languages."""
 DASH = " – "
-
-
-@pytest.fixture(scope="module")
-def data():
-    graph = Graph()
-    for path in ROOT.glob("data/**/*.ttl"):
-        graph.parse(path)
-    return graph
 
 
 def labels(graph, subject, lang, props=LABELS):
