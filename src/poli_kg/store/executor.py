@@ -43,6 +43,7 @@ import ctypes.util
 import gc
 import logging
 import os
+import select
 import signal
 import sys
 import threading
@@ -102,6 +103,16 @@ class _Child:
     owner_pid: int
     thread: threading.Thread
     started: float = field(default_factory=time.monotonic)
+    # One poll object per pipe, registered once: Connection.poll builds a selector at every
+    # call, which costs as much as a small query's answer.
+    poller: select.poll = field(default_factory=select.poll)
+
+    def __post_init__(self) -> None:
+        self.poller.register(self.conn.fileno(), select.POLLIN)
+
+    def answered(self, timeout: float) -> bool:
+        """Whether the child's answer (or its end: a hang-up) arrives within ``timeout`` s."""
+        return bool(self.poller.poll(max(timeout, 0.0) * 1000))
 
 
 def default_memory_limit() -> int | None:
@@ -317,9 +328,9 @@ class Executor:
             step = remaining if self._memory_limit is None else \
                 min(remaining, MEMORY_CHECK_INTERVAL)
             try:
-                if child.conn.poll(max(step, 0.0)):
+                if child.answered(step):
                     return True
-            except (EOFError, OSError):
+            except OSError:
                 return True
             if step >= remaining:
                 return False

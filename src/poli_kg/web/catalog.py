@@ -23,7 +23,7 @@ from rdflib import Graph, URIRef
 from werkzeug.exceptions import BadRequest, NotAcceptable
 
 from poli_kg.namespaces import BASE
-from poli_kg.web.base.conneg import negotiate
+from poli_kg.web.base.conneg import add_vary, negotiate
 from poli_kg.web.base.dataset import catalog_document, void_document
 from poli_kg.web.base.dataset_documents import cached
 from poli_kg.web.base.dataset_view import CATALOG_TEXT, catalog_view
@@ -152,7 +152,7 @@ def _respond(name: str, graph: Callable[[], Graph], html: Callable[[], str]) -> 
     else:
         body = cached(f"{name}.{fmt.rdflib_name}", lambda: serialize(graph(), fmt))
         response = current_app.response_class(body, content_type=fmt.content_type)
-    response.vary.add("Accept")
+    add_vary(response, "Accept")
     response.cache_control.public = True
     response.cache_control.max_age = MAX_AGE
     response.add_etag()
@@ -172,5 +172,5 @@ def catalog() -> Response:
     if response.mimetype == HTML:
         response.headers["Content-Language"] = language()
         if "lang" not in request.args:
-            response.vary.add("Accept-Language")
+            add_vary(response, "Accept-Language")
     return response

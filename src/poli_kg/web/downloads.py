@@ -50,7 +50,7 @@ from werkzeug.exceptions import BadRequest, NotAcceptable, ServiceUnavailable
 
 from poli_kg.buildfolder import ASSETS_DIR
 from poli_kg.web.base import files
-from poli_kg.web.base.conneg import negotiate
+from poli_kg.web.base.conneg import add_vary, negotiate
 from poli_kg.web.base.dataset import statistics
 from poli_kg.web.base.dataset_statistics import Part
 from poli_kg.web.base.dataset_terms import CONTENT_TITLE
@@ -271,8 +271,8 @@ def index() -> Response:
                                                content_type="text/html; charset=utf-8")
         response.headers["Content-Language"] = lang
         if "lang" not in request.args:
-            response.vary.add("Accept-Language")
-    response.vary.add("Accept")
+            add_vary(response, "Accept-Language")
+    add_vary(response, "Accept")
     response.cache_control.public = True
     response.cache_control.max_age = MAX_AGE
     response.add_etag()
@@ -306,7 +306,7 @@ def download(name: str) -> Response:
     if served is not file:
         response.headers["Content-Encoding"] = "gzip"
     if twin is not None:
-        response.vary.add("Accept-Encoding")
+        add_vary(response, "Accept-Encoding")
     return response
 
 

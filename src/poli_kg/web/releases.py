@@ -36,6 +36,7 @@ from poli_kg.buildfolder import (
     RELEASE_ADDED, RELEASE_INFO, RELEASE_NOTES, RELEASE_PATCH, RELEASE_REMOVED, releases_dir_for,
 )
 from poli_kg.store.releases import Release, ReleaseShelf, content_type, describe
+from poli_kg.web.base.conneg import add_vary
 from poli_kg.web.base.formats import BY_EXT, RDF_FORMATS, choose_format, rdf_body
 from poli_kg.web.base.pages import page_context
 from poli_kg.web.base.site import href_for, language, page_url, public_root
@@ -117,9 +118,9 @@ def _respond(rdf: Callable[[], Graph], html: Callable[[str], str],
         response = make_response(html(lang))
         response.headers["Content-Language"] = lang
         if "lang" not in request.args:
-            response.vary.add("Accept-Language")
+            add_vary(response, "Accept-Language")
     if ext is None:
-        response.vary.add("Accept")
+        add_vary(response, "Accept")
     response.cache_control.public = True
     response.cache_control.max_age = PAGE_MAX_AGE
     response.add_etag()

@@ -29,6 +29,8 @@ from typing import Any
 from flask import Flask, Response, current_app, request
 from werkzeug.security import safe_join
 
+from poli_kg.web.base.conneg import add_vary
+
 MIN_SIZE = 1024
 """Bodies smaller than this (bytes) are sent as they are: gzip would not pay off."""
 YEAR = 365 * 24 * 3600
@@ -151,7 +153,7 @@ def compress(response: Response) -> Response:
     body = response.get_data()
     if len(body) < MIN_SIZE:
         return response
-    response.vary.add("Accept-Encoding")
+    add_vary(response, "Accept-Encoding")
     if not accepts_gzip():
         return response
     return _encode(response, gzip.compress(body, compresslevel=6, mtime=0))
@@ -170,7 +172,7 @@ def static_response(response: Response) -> Response:
         response.headers["Cache-Control"] = "no-cache"
     if not compressible(response.mimetype) or path.stat().st_size < MIN_SIZE:
         return response
-    response.vary.add("Accept-Encoding")
+    add_vary(response, "Accept-Encoding")
     if not accepts_gzip() or "Content-Encoding" in response.headers:
         return response
     if response.status_code == 304:

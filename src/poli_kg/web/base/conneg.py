@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from werkzeug.wrappers import Response
+
 
 @dataclass(frozen=True)
 class MediaRange:
@@ -96,3 +98,16 @@ def negotiate(accept: str | None, offers: Sequence[str]) -> str | None:
         if key[0] > 0 and key > best_key:
             best, best_key = offer, key
     return best
+
+
+def add_vary(response: Response, name: str) -> None:
+    """Add ``name`` to the response's ``Vary`` header unless it is there already.
+
+    ``response.vary.add`` parses and rewrites the header at every call; most responses get
+    their first ``Vary`` here, which needs neither.
+    """
+    current = response.headers.get("Vary")
+    if current is None:
+        response.headers["Vary"] = name
+    elif name.lower() not in (token.strip().lower() for token in current.split(",")):
+        response.headers["Vary"] = f"{current}, {name}"

@@ -16,6 +16,8 @@ import re
 
 from flask import Flask, Response, request
 
+from poli_kg.web.base.conneg import add_vary
+
 ALLOWED_METHODS = "GET, POST, OPTIONS"
 ALLOWED_REQUEST_HEADERS = (
     "Accept", "Accept-Language", "Authorization", "Cache-Control", "Content-Language",
@@ -27,6 +29,9 @@ _SAFE = frozenset(h.lower() for h in ALLOWED_REQUEST_HEADERS)
 MAX_AGE = "86400"
 EXPOSED_HEADERS = ("ETag, Link, Server-Timing, Warning, Retry-After, X-Result-Count, "
                    "X-Result-Truncated")
+_EVERY_RESPONSE = (("Access-Control-Allow-Origin", "*"),
+                   ("Access-Control-Expose-Headers", EXPOSED_HEADERS),
+                   ("Timing-Allow-Origin", "*"))
 
 
 def allowed_request_headers(requested: str | None) -> str:
@@ -39,15 +44,14 @@ def allowed_request_headers(requested: str | None) -> str:
 
 def add_cors_headers(response: Response) -> Response:
     """CORS: anyone may read; preflight answers the allowed methods and headers."""
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
-    response.headers["Timing-Allow-Origin"] = "*"
+    # added, not set: no view writes these, and setting each would search the headers
+    response.headers.extend(_EVERY_RESPONSE)
     if request.method == "OPTIONS":
         response.headers["Access-Control-Allow-Methods"] = ALLOWED_METHODS
         response.headers["Access-Control-Allow-Headers"] = allowed_request_headers(
             request.headers.get("Access-Control-Request-Headers"))
         response.headers["Access-Control-Max-Age"] = MAX_AGE
-        response.vary.add("Access-Control-Request-Headers")
+        add_vary(response, "Access-Control-Request-Headers")
     return response
 
 

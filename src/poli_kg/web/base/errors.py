@@ -27,7 +27,7 @@ from rdflib import BNode, Graph, Literal, Namespace
 from rdflib.namespace import RDF, RDFS, XSD
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from poli_kg.web.base.conneg import negotiate
+from poli_kg.web.base.conneg import add_vary, negotiate
 from poli_kg.web.base.formats import BY_EXT, BY_MEDIA, RDF_FORMATS, rdf_body
 from poli_kg.web.base.pages import ResourceNotFound, page_context
 from poli_kg.web.base.site import explicit_language, language
@@ -82,7 +82,7 @@ def plain_error(exc: HTTPException) -> Response:
     elif code == 500 and isinstance(exc, InternalServerError) and exc.original_exception:
         message = "Internal server error; the incident has been logged."
     media_type = representation(exc)
-    response.vary.add("Accept")
+    add_vary(response, "Accept")
     if media_type == HTML:
         page = error_page(exc, code, message)
         if page is not None:
@@ -90,7 +90,7 @@ def plain_error(exc: HTTPException) -> Response:
             response.content_type = "text/html; charset=utf-8"
             response.headers["Content-Language"] = language()
             if explicit_language() is None:
-                response.vary.add("Accept-Language")
+                add_vary(response, "Accept-Language")
             return response
         media_type = PLAIN
     if media_type in (PROBLEM_JSON, "application/json"):

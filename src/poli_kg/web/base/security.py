@@ -80,6 +80,8 @@ FRAMEABLE_ENDPOINTS = frozenset({"reconcile.preview"})
 """Pages other sites may frame: OpenRefine shows the reconciliation preview card in an iframe."""
 REFERRER_POLICY = "strict-origin-when-cross-origin"
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+_NOT_HTML = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", REFERRER_POLICY),
+             ("Content-Security-Policy", CSP_OTHER))
 
 
 # -- rate limiting -------------------------------------------------------------------------
@@ -193,19 +195,19 @@ def limit_rate() -> None:
 def add_security_headers(response: Response) -> Response:
     """``after_request``: nosniff, referrer policy, CSP (HTML or not), no framing."""
     headers = response.headers
-    headers["X-Content-Type-Options"] = "nosniff"
-    headers.setdefault("Referrer-Policy", REFERRER_POLICY)
-    if response.mimetype in HTML_TYPES:
-        csp = CSP_HTML
-        if request.endpoint in INLINE_STYLE_ENDPOINTS:
-            csp = csp.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
-        if request.endpoint in FRAMEABLE_ENDPOINTS:
-            csp = csp.replace("frame-ancestors 'none'", "frame-ancestors *")
-        else:
-            headers["X-Frame-Options"] = "DENY"
-        headers["Content-Security-Policy"] = csp
+    if response.mimetype not in HTML_TYPES:
+        # added, not set: no view writes these, and setting each would search the headers
+        headers.extend(_NOT_HTML)
+        return response
+    csp = CSP_HTML
+    if request.endpoint in INLINE_STYLE_ENDPOINTS:
+        csp = csp.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
+    if request.endpoint in FRAMEABLE_ENDPOINTS:
+        csp = csp.replace("frame-ancestors 'none'", "frame-ancestors *")
     else:
-        headers.setdefault("Content-Security-Policy", CSP_OTHER)
+        headers["X-Frame-Options"] = "DENY"
+    headers.extend((("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", REFERRER_POLICY),
+                    ("Content-Security-Policy", csp)))
     return response
 
 

@@ -53,7 +53,7 @@ are short ``text/plain`` messages (see :mod:`poli_kg.web.base.errors`).
 
 This module is where a request meets the store: the other modules of the package read,
 check and describe without asking it.  The view records the query's form, time and
-result size in :data:`flask.g` for the access log (:mod:`poli_kg.web.base.accesslog`).
+result size in the access log (:func:`poli_kg.web.base.accesslog.record`).
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app, g, request
+from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import BadRequest, Forbidden, InternalServerError, ServiceUnavailable
 
 from poli_kg import store as store_module
@@ -71,6 +71,8 @@ from poli_kg.store import (
 )
 from poli_kg.store.executor import QueryMemoryExceeded
 from poli_kg.store.lexer import QueryInfo
+from poli_kg.web.base import accesslog
+from poli_kg.web.base.conneg import add_vary
 from poli_kg.web.base.settings import (
     DEFAULT_MAX_QUERY_LENGTH, DEFAULT_MAX_QUERY_NESTING, DEFAULT_RESULT_MAX_AGE,
 )
@@ -110,7 +112,7 @@ def endpoint() -> Response:
         req.query, req, _dataset_graphs,
         int(config.get("MAX_QUERY_LENGTH", DEFAULT_MAX_QUERY_LENGTH)),
         int(config.get("MAX_QUERY_NESTING", DEFAULT_MAX_QUERY_NESTING)), url)
-    g.sparql_form = info.form
+    accesslog.record(form=info.form)
     if info.form is None:  # not a query: let the parser say why
         media_type = SPARQL_RESULTS_JSON
     else:
@@ -150,12 +152,9 @@ def _cacheable_build() -> Path | None:
 
 
 def _record(result: QueryResult) -> None:
-    """Leave what the access log records of a query in :data:`flask.g`."""
-    g.sparql_form = result.form
-    g.query_ms = round(result.query_ms, 2)
-    g.result_count = result.count
-    g.result_truncated = result.truncated
-    g.result_cached = result.cached
+    """What the access log records of a query."""
+    accesslog.record(form=result.form, query_ms=round(result.query_ms, 2),
+                     results=result.count, truncated=result.truncated, cached=result.cached)
 
 
 def execute(req: ProtocolRequest, info: QueryInfo, media_type: str,
@@ -226,8 +225,8 @@ def _store_unavailable(exc: StoreUnavailable) -> ServiceUnavailable:
 
 
 @bp.after_app_request
-def add_vary(response: Response) -> Response:
+def vary_on_accept(response: Response) -> Response:
     """``Vary: Accept`` on every /sparql response (errors included)."""
     if request.path.rstrip("/") == "/sparql":
-        response.vary.add("Accept")
+        add_vary(response, "Accept")
     return response

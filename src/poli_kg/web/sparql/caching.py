@@ -32,6 +32,7 @@ from flask import Response, request
 
 from poli_kg import __version__
 from poli_kg.buildfolder import read_build_info
+from poli_kg.web.base.conneg import add_vary
 
 GZIP_LEVEL = 6
 NQUADS = "poli-kg.nq"
@@ -104,8 +105,8 @@ def apply(response: Response, rep: Representation, max_age: int) -> Response:
 
 def _describe(response: Response, rep: Representation, max_age: int) -> None:
     """The ``Vary``, ``ETag`` and ``Cache-Control`` headers of ``rep``."""
-    response.vary.add("Accept")
-    response.vary.add("Accept-Encoding")
+    add_vary(response, "Accept")
+    add_vary(response, "Accept-Encoding")
     if rep.etag is not None:
         response.set_etag(rep.etag)
         response.headers["Cache-Control"] = f"public, max-age={max_age}"

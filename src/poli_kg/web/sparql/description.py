@@ -10,12 +10,14 @@ service (SHACL's vocabulary for prefix declarations: ``sh:prefix``, ``sh:namespa
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from flask import current_app, request
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import RDF, SH, VOID, XSD
 from werkzeug.exceptions import NotAcceptable
+from werkzeug.urls import uri_to_iri
 
 from poli_kg.namespaces import SD, bind_prefixes
 from poli_kg.web.base.conneg import negotiate
@@ -34,7 +36,14 @@ def endpoint_url() -> str:
     public = current_app.config.get("PUBLIC_URL")
     if public:
         return public.rstrip("/") + "/sparql"
-    return request.host_url.rstrip("/") + "/sparql"
+    return _url_on_host(request.scheme, request.host)
+
+
+@functools.lru_cache(maxsize=64)
+def _url_on_host(scheme: str, host: str) -> str:
+    """The endpoint's URL on ``host`` (werkzeug's IRI form of the host, as ``request.host_url``
+    gives it: computed once per host, for it decodes the whole URL)."""
+    return uri_to_iri(f"{scheme}://{host}/sparql")
 
 
 def service_description(endpoint: str, sizes: dict[str, int], graphs: Sequence[str]) -> Graph:

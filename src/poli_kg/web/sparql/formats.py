@@ -15,6 +15,7 @@ Turtle media types before its registration (``application/x-turtle``,
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -94,11 +95,19 @@ def choose_format(
         raise NotAcceptable(
             f"format={values[0]} is not available for {form} queries. Available:\n"
             + available(formats))
-    pairs = offers(formats)
-    chosen = negotiate(accept, [media_type for media_type, _ in pairs])
+    chosen = _negotiated(form, accept)
     if chosen is None:
         raise NotAcceptable(
             f"None of the media types in the Accept header ({accept}) is available for "
             f"{form} queries. Available:\n" + available(formats)
             + "\n(or choose with the format parameter)")
-    return dict(pairs)[chosen]
+    return chosen
+
+
+@functools.lru_cache(maxsize=512)
+def _negotiated(form: str, accept: str | None) -> Format | None:
+    """The format ``accept`` prefers for ``form`` (clients send the same few headers again
+    and again: remembered)."""
+    pairs = offers(FORMATS_BY_FORM[form])
+    chosen = negotiate(accept, [media_type for media_type, _ in pairs])
+    return None if chosen is None else dict(pairs)[chosen]

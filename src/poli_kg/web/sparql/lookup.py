@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from flask import Response, request
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
+from poli_kg.web.base.conneg import add_vary
 from poli_kg.web.base.labels import prefixed, vocabulary_label
 from poli_kg.web.base.site import LANGUAGES, language
 
@@ -136,5 +137,5 @@ def labels_response(index: SearchIndex) -> Response:
     response = Response(body, content_type="application/json; charset=utf-8")
     response.headers["Content-Language"] = lang
     if request.method == "GET":
-        response.vary.add("Accept-Language")
+        add_vary(response, "Accept-Language")
     return response

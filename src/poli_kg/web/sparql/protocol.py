@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, unquote_to_bytes
 
 from flask import request
-from werkzeug.datastructures import CombinedMultiDict, MultiDict
 from werkzeug.exceptions import BadRequest, Forbidden, RequestEntityTooLarge, UnsupportedMediaType
 
 from poli_kg.store.lexer import QueryInfo, nesting, scan
@@ -52,19 +51,29 @@ def _single(values: list[str], name: str) -> str | None:
     return values[0] if values else None
 
 
-def _parse_utf8(raw: bytes, what: str) -> MultiDict[str, str]:
-    """The parameters of ``raw`` (a query string or form body), read once; 400 unless it
-    decodes as UTF-8 throughout.
+Params = dict[str, list[str]]
+"""A request's parameters: each name's values in the order sent (form body first, then URL)."""
+
+
+def _parse_utf8(raw: bytes, what: str, into: Params | None = None) -> Params:
+    """The parameters of ``raw`` (a query string or form body), read once and added to
+    ``into``; 400 unless it decodes as UTF-8 throughout.
 
     werkzeug's own parsing replaces undecodable bytes by U+FFFD, which would silently change
     the query; this one reads the same pairs, strictly.
     """
+    params: Params = {} if into is None else into
+    if not raw:
+        return params
     try:
-        return MultiDict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True,
-                                   encoding="utf-8", errors="strict"))
+        pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, encoding="utf-8",
+                          errors="strict")
     except UnicodeDecodeError as exc:
         raise BadRequest(f"The {what} is not valid UTF-8: percent-encode the UTF-8 bytes "
                          "of the query.") from exc
+    for name, value in pairs:
+        params.setdefault(name, []).append(value)
+    return params
 
 
 def _require_utf8_charset(body: bytes | None = None) -> None:
@@ -84,7 +93,7 @@ def _require_utf8_charset(body: bytes | None = None) -> None:
             "or no charset.")
 
 
-def _read_post() -> tuple[MultiDict[str, str] | CombinedMultiDict[str, str], str | None]:
+def _read_post() -> tuple[Params, str | None]:
     """The parameters and the query of a POST: a form, or an application/sparql-query body."""
     mimetype = request.mimetype
     if mimetype == "application/sparql-update":
@@ -101,15 +110,14 @@ def _read_post() -> tuple[MultiDict[str, str] | CombinedMultiDict[str, str], str
                              "the request body, not a query parameter.")
         return args, query
     if mimetype in ("application/x-www-form-urlencoded", "multipart/form-data", ""):
-        args = _parse_utf8(request.query_string, "URL's query string")
         if mimetype == "application/x-www-form-urlencoded":
             body = request.get_data(cache=True)
             _require_utf8_charset(body)
-            form = _parse_utf8(body, "form")
+            params = _parse_utf8(body, "form")
         else:
-            form = request.form
-        params = CombinedMultiDict([form, args])
-        return params, _single(params.getlist("query"), "query")
+            params = {name: request.form.getlist(name) for name in request.form}
+        params = _parse_utf8(request.query_string, "URL's query string", params)
+        return params, _single(params.get("query", []), "query")
     raise UnsupportedMediaType(
         f"Content-Type {mimetype} is not supported. POST a query as "
         "application/x-www-form-urlencoded (query=...) or as application/sparql-query.")
@@ -121,19 +129,18 @@ def read_protocol_request() -> ProtocolRequest:
     Raises the HTTP errors of the protocol: 403 for updates, 415 for unknown
     content types, 400 for malformed parameters.
     """
-    params: MultiDict[str, str] | CombinedMultiDict[str, str]
     if request.method == "POST":
         params, query = _read_post()
     else:
         params = _parse_utf8(request.query_string, "URL's query string")
-        query = _single(params.getlist("query"), "query")
+        query = _single(params.get("query", []), "query")
     if "update" in params:
         raise Forbidden(UPDATE_REFUSED)
     return ProtocolRequest(
         query=query,
-        default_graph_uris=[u.strip() for u in params.getlist("default-graph-uri")],
-        named_graph_uris=[u.strip() for u in params.getlist("named-graph-uri")],
-        format=params.getlist("format"),
+        default_graph_uris=[u.strip() for u in params.get("default-graph-uri", [])],
+        named_graph_uris=[u.strip() for u in params.get("named-graph-uri", [])],
+        format=params.get("format", []),
     )
 
 

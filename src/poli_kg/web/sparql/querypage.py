@@ -41,6 +41,7 @@ from werkzeug.exceptions import ServiceUnavailable
 from poli_kg.namespaces import BASE, EU_CURRENCY, PREFIXES, UNIT, sparql_prologue
 from poli_kg.store.current import get_store
 from poli_kg.store.search import SearchIndex, SearchUnavailable, get_index
+from poli_kg.web.base.conneg import add_vary
 from poli_kg.web.base.numbers import MONTHS
 from poli_kg.web.base.site import DEFAULT_LANGUAGE, explicit_language, language
 from poli_kg.web.sparql import lookup
@@ -293,7 +294,7 @@ def render_query_page() -> Response:
     response = make_response(html)
     response.headers["Content-Language"] = lang
     if explicit_language() is None:
-        response.vary.add("Accept-Language")
+        add_vary(response, "Accept-Language")
     return response
 
 
