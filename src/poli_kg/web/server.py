@@ -29,14 +29,21 @@ from poli_kg.web.base.settings import DEFAULTS
 
 THREADS = 8
 """Request threads per worker."""
-MAX_WORKERS = 4
+MIN_WORKERS, MAX_WORKERS = 2, 4
 SERVER_NAME = "poli-kg"
 """The ``Server`` header (gunicorn would send ``gunicorn``, and its version in the WSGI environ)."""
 
 
 def default_workers() -> int:
-    """min(2 x CPU cores, 4) worker processes."""
-    return min(2 * (os.cpu_count() or 1), MAX_WORKERS)
+    """One worker process per CPU core, at least 2 (one may restart while the other serves)
+    and at most 4.
+
+    A worker's threads only read requests and write answers: queries run in the query
+    processes, outside its GIL.  More workers than cores buy no parallelism and cost CPU on
+    every request (bench/nginx.py: 4 workers on 2 cores spend a fifth more per request
+    than 2).
+    """
+    return max(MIN_WORKERS, min(os.cpu_count() or 1, MAX_WORKERS))
 
 
 def when_ready(server: Any) -> None:
@@ -149,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--max-results", type=int, default=DEFAULTS["MAX_RESULTS"])
     parser.add_argument("--store", default=DEFAULTS["STORE"], help=" | ".join(BACKEND_FORMS))
     parser.add_argument("--workers", type=int, default=None,
-                        help=f"worker processes (default min(2 x cores, {MAX_WORKERS}))")
+                        help=f"worker processes (default: one per core, {MIN_WORKERS} to {MAX_WORKERS})")
     args = parser.parse_args(argv)
     run(args.build_dir, host=args.host, port=args.port, query_timeout=args.query_timeout,
         max_results=args.max_results, store=args.store, workers=args.workers)
