@@ -25,7 +25,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, RDF, RDFS, SKOS
 
 from poli_kg.graph.assets import (
-    ADMSAPIT, BASE_URL, NDC, asset_name, project_graphs, vocabularies, write_assets,
+    ADMSAPIT, BASE_URL, NDC, asset_data, asset_name, project_graphs, vocabularies, write_assets,
 )
 from poli_kg.namespaces import DCATAPIT, EU_FILE_TYPE, EU_FREQUENCY, EU_THEME, ONTOLOGY_IRI
 from tests.conftest import ROOT, SHARED
@@ -260,3 +260,19 @@ def test_committed_assets_are_what_the_code_writes(tree):
         "assets/ is stale: run `python -m poli_kg.graph.assets`"
     extra = [p for p in committed if p not in generated]
     assert all(re.match(r"^ontologies/[^/]+/v[\d.]+/", p) for p in extra), extra
+
+
+
+def test_the_builds_selection_of_the_data_writes_the_same_tree(inputs_with_generated_data,
+                                                               tmp_path):
+    """What :func:`asset_data` picks of the parsed data (the project's and generated data, with
+    concept schemes that are not published and agents of other things) makes the same files as
+    all the data, from a small part of it."""
+    inputs = inputs_with_generated_data
+    ontology = inputs.graphs["ontology"]
+    picked = asset_data(ontology, inputs.triples["data"])
+    write_assets(tmp_path / "whole", ontology, inputs.graphs["data"])
+    write_assets(tmp_path / "picked", ontology, picked)
+    assert files(tmp_path / "picked") == files(tmp_path / "whole")
+    assert len(files(tmp_path / "whole")) > 10
+    assert len(picked) < len(inputs.triples["data"]) / 4

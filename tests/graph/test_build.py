@@ -1,6 +1,7 @@
 """The build: outputs, atomic replacement on failure, the input cache, the real project."""
 
 import errno
+import gc
 import gzip
 import hashlib
 import json
@@ -201,6 +202,22 @@ def test_write_failure_leaves_previous_build(project, built, monkeypatch):
     assert len(calls) == 5
     assert snapshot(built) == before
     assert siblings(built) == names  # no temporary folder left behind
+
+
+def test_the_garbage_collector_is_back_on_after_a_build(project, tmp_path, monkeypatch):
+    """The write stage pauses the cyclic collector; a build gives it back, failed or not."""
+    out = tmp_path / "site" / "public"
+    build(out, project)
+    assert gc.isenabled()
+
+    def failing_index(*args, **kwargs):
+        assert not gc.isenabled()   # paused while the files are written
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(building, "write_index", failing_index)
+    with pytest.raises(OSError):
+        build(out, project)
+    assert gc.isenabled()
 
 
 def test_store_failure_leaves_previous_build(project, built, monkeypatch):

@@ -15,13 +15,14 @@ import re
 import shutil
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 from csvw import CSVW
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import QB, RDF, RDFS, XSD
 
-from poli_kg.graph.csvw import MEDIA_TYPES, table_files, write_csvw
+from poli_kg.graph.csvw import MEDIA_TYPES, cube_description, table_files, write_csvw
 from tests.conftest import ROOT
 
 STATISTICS = ROOT / "data" / "statistiche.ttl"
@@ -169,3 +170,47 @@ def test_observations_that_a_table_cannot_carry_are_refused(statistics):
         graph.add((obs, RDFS.seeAlso, bad))
         with pytest.raises(ValueError):
             table_files(graph, dataset)
+
+
+# --------------------------------------------------------------------------- what the build gives
+
+def test_the_builds_selection_writes_the_tables_of_the_whole_graph(inputs_with_generated_data,
+                                                                   tmp_path):
+    """What :func:`cube_description` picks of the parsed triples (the project and generated
+    data, which brings one more data set) makes the same files as the whole rdflib graph."""
+    inputs = inputs_with_generated_data
+    whole = write_csvw(tmp_path / "whole", inputs.asserted())
+    picked = write_csvw(tmp_path / "picked", cube_description(inputs.asserted_triples()))
+    assert [p.name for p in picked] == [p.name for p in whole]
+    assert "progetti-finanziati-sintetici.csv" in [p.name for p in whole]
+    for a, b in zip(whole, picked):
+        assert a.read_bytes() == b.read_bytes(), a.name
+
+
+EDGE_CASES = """
+@prefix ex: <https://example.org/> .
+@prefix qb: <http://purl.org/linked-data/cube#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+ex:ds a qb:DataSet ; rdfs:label "Tabella"@it ; qb:structure ex:dsd .
+ex:dsd qb:component [ qb:dimension ex:year ; qb:order 1 ] , [ qb:measure ex:value ] .
+ex:year rdfs:label "anno"@it .
+ex:value rdfs:label "valore"@it , "value"@en .
+ex:obs1 qb:dataSet ex:ds ; ex:year "2017"^^xsd:gYear ;
+    ex:value "01"^^xsd:integer , "1"^^xsd:integer .
+ex:obs2 qb:dataSet ex:ds ; ex:year "2018"^^xsd:gYear ; ex:value "2"^^xsd:integer ; ex:note "n"@it .
+ex:other qb:dataSet ex:elsewhere ; ex:value "9"^^xsd:integer ; rdfs:label "not a row"@it .
+"""
+
+
+def test_the_selection_reads_the_triples_as_an_rdflib_graph_does():
+    """Blank-node components, titles from labels in the data, and two literals rdflib takes as
+    one ("01" and "1" as xsd:integer: one value, so one column): as from the rdflib graph."""
+    triples = list(ox.parse(EDGE_CASES, format=ox.RdfFormat.TURTLE))
+    dataset = URIRef("https://example.org/ds")
+    expected = table_files(Graph().parse(data=EDGE_CASES, format="turtle"), dataset)
+    assert table_files(cube_description(triples), dataset) == expected
+    assert table_files(cube_description(iter(triples)), dataset) == expected
+    header = expected["ds.csv"].splitlines()[0]
+    assert header == "osservazione,year_gYear,value_integer,note_it"
+

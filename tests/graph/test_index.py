@@ -146,6 +146,23 @@ def test_documents_of_named_resources_in_index_order():
     assert gestore["types"] == {PKG + "PoloDiInnovazione": 1}
 
 
+def test_the_metadata_counts_each_property_per_class():
+    """Per property: the resources that have it, and of those how many are of each class (also
+    for a resource of no class), as counted one resource at a time."""
+    asserted, inferred = triples_of_a_small_graph()
+    untyped = [ox.Triple(n(BASE + "id/untyped"), n(RDFS + "label"), lit("senza tipo", "it"))]
+    resources = builder.collect(asserted + untyped, inferred)
+    meta, _terms = builder.metadata(resources)
+    assert len(meta["properties"]) == len({p for r in resources.values() for p in r.predicates})
+    for found in meta["properties"]:
+        having = [r for r in resources.values() if found["iri"] in r.predicates]
+        classes = sorted({t for r in having for t in r.types})
+        assert found["count"] == len(having)
+        assert found["types"] == {t: sum(t in r.types for r in having) for t in classes}
+    label = {p["iri"]: p for p in meta["properties"]}[RDFS + "label"]
+    assert label["count"] == 5 and label["types"][PKG + "Societa"] == 1
+
+
 def test_write_index(tmp_path):
     written = builder.write_index(tmp_path, *triples_of_a_small_graph())
     folder = tmp_path / ti.INDEX_DIR

@@ -26,6 +26,10 @@ wherever it is built).  The ontology links its distribution with
 A vocabulary's concepts are typed ``skos:Concept`` in its file even where the data type them
 with a subclass (``pkg:Indicatore``, …): the harvester does no reasoning.
 
+The build passes as ``data`` only what the tree is made of, :func:`asset_data`: the triples about
+the vocabularies, their concepts and the agents they and the ontology name (a few hundred,
+however large the data), selected from the parsed triples without making an rdflib graph of them.
+
 ``python -m poli_kg.graph.assets [FOLDER]`` writes the tree of the project's own ontology and
 data (into ``assets/`` of the project by default, the copy the repository is registered from).
 """
@@ -35,19 +39,21 @@ from __future__ import annotations
 import csv
 import io
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+import pyoxigraph as ox
 from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, OWL, RDF, SKOS
 
 from poli_kg.config import ROOT
+from poli_kg.graph.rdfterms import to_rdflib
 from poli_kg.namespaces import (
     BASE, DCATAPIT, EU_FILE_TYPE, EU_FREQUENCY, EU_LANGUAGE, EU_THEME, bind_prefixes,
 )
 
-__all__ = ["ADMSAPIT", "BASE_URL", "NDC", "asset_name", "concepts_csv", "ontology_asset",
-           "project_graphs", "vocabularies", "vocabulary_asset", "write_assets"]
+__all__ = ["ADMSAPIT", "BASE_URL", "NDC", "asset_data", "asset_name", "concepts_csv",
+           "ontology_asset", "project_graphs", "vocabularies", "vocabulary_asset", "write_assets"]
 
 NDC = Namespace("https://w3id.org/italia/onto/NDC/")
 ADMSAPIT = Namespace("https://w3id.org/italia/onto/ADMS/")
@@ -177,6 +183,43 @@ def concepts_csv(data: Graph, scheme: URIRef) -> str:
                      definitions.get("it", ""), definitions.get("en", ""), str(concept)])
     writer.writerows(sorted(rows))
     return out.getvalue()
+
+
+_OX_TYPE, _OX_IN_SCHEME = ox.NamedNode(str(RDF.type)), ox.NamedNode(str(SKOS.inScheme))
+_OX_SCHEME_TYPES = frozenset(ox.NamedNode(str(c)) for c in (SKOS.ConceptScheme, DCATAPIT.Dataset))
+_OX_AGENT_PROPERTIES = frozenset(ox.NamedNode(str(p)) for p in AGENT_PROPERTIES)
+
+
+def asset_data(ontology: Graph, data: Iterable[ox.Triple | ox.Quad]) -> Graph:
+    """The triples of ``data`` (pyoxigraph triples or quads, as parsed) that :func:`write_assets`
+    reads, as an rdflib graph: the tree written from it is the one written from all of ``data``.
+
+    They are the triples about each vocabulary (a concept scheme that is a DCAT-AP_IT data set),
+    about its concepts and about the agents it or ``ontology``'s ``owl:Ontology`` names.
+    """
+    data = data if isinstance(data, Sequence) else list(data)   # read twice
+    types: dict[ox.NamedNode, set] = {}
+    in_scheme, agents_of = [], []
+    for t in data:   # the first pass: the links from the vocabularies to what they need
+        p = t.predicate
+        if p == _OX_TYPE:
+            if t.object in _OX_SCHEME_TYPES:
+                types.setdefault(t.subject, set()).add(t.object)
+        elif p == _OX_IN_SCHEME:
+            in_scheme.append((t.subject, t.object))
+        elif p in _OX_AGENT_PROPERTIES:
+            agents_of.append((t.subject, t.object))
+    schemes = {s for s, found in types.items() if found == _OX_SCHEME_TYPES}
+    agents = {a for s, a in agents_of if s in schemes and type(a) is ox.NamedNode}
+    agents |= {ox.NamedNode(str(a)) for onto in ontology.subjects(RDF.type, OWL.Ontology)
+               for p in AGENT_PROPERTIES for a in ontology.objects(onto, p)
+               if isinstance(a, URIRef)}   # the ontology asset names them from the ontology
+    wanted = schemes | {c for c, s in in_scheme if s in schemes} | agents
+    graph = Graph(bind_namespaces="none")
+    for t in data:
+        if t.subject in wanted:
+            graph.add((to_rdflib(t.subject), to_rdflib(t.predicate), to_rdflib(t.object)))
+    return graph
 
 
 def _turtle(graph: Graph) -> bytes:

@@ -25,6 +25,10 @@ Italian and English titles say what a column holds.  A graph whose
 observations cannot be written this way (a blank node, an empty or untyped literal, an IRI
 that a URI template would percent-encode) raises :class:`ValueError` instead of writing a table
 that converts back to something else.
+
+The tables are made from a :class:`Description`, the triples about the few subjects they read,
+indexed by subject: the build selects them from the parsed triples with :func:`cube_description`
+(two passes, however large the graph), and an rdflib graph is read the same way.
 """
 
 from __future__ import annotations
@@ -34,15 +38,19 @@ import io
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyoxigraph as ox
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV, QB, RDF, RDFS, SKOS, XSD
 from rdflib.term import Node
 
-__all__ = ["CC_BY", "MEDIA_TYPES", "table_files", "write_csvw"]
+from poli_kg.graph.rdfterms import to_rdflib
+
+__all__ = ["CC_BY", "MEDIA_TYPES", "Description", "cube_description", "table_files",
+           "write_csvw"]
 
 CC_BY = URIRef("https://creativecommons.org/licenses/by/4.0/")
 MEDIA_TYPES = {".csv": "text/csv", ".json": "application/csvm+json"}
@@ -77,6 +85,95 @@ CSVW_DATATYPES = frozenset({
 })
 UNRESERVED = re.compile(r"[A-Za-z0-9._~-]*")
 RESERVED_OR_UNRESERVED = re.compile(r"[A-Za-z0-9._~:/?#\[\]@!$&'()*+,;=-]*")
+
+
+class Description:
+    """rdflib triples indexed by subject, then predicate: the few lookups the tables make.
+
+    Each triple is kept once, as in an rdflib graph (two pyoxigraph terms rdflib takes as equal,
+    such as ``"01"`` and ``"1"`` as ``xsd:integer``, count once), and a subject's objects of
+    a predicate in the order first given.
+    """
+
+    def __init__(self, triples: Iterable[tuple[Node, Node, Node]] = ()) -> None:
+        # subject → predicate → objects, a dict as an ordered set (keys only)
+        self._about: dict[Node, dict[Node, dict[Node, None]]] = {}
+        for s, p, o in triples:
+            self.add(s, p, o)
+
+    def add(self, s: Node, p: Node, o: Node) -> None:
+        self._about.setdefault(s, {}).setdefault(p, {})[o] = None
+
+    def objects(self, subject: Node | None, predicate: Node) -> list[Node]:
+        return list(self._about.get(subject, {}).get(predicate, ()))
+
+    def value(self, subject: Node | None, predicate: Node) -> Node | None:
+        objects = self.objects(subject, predicate)
+        return objects[0] if objects else None
+
+    def predicate_objects(self, subject: Node) -> Iterator[tuple[Node, Node]]:
+        for predicate, objects in self._about.get(subject, {}).items():
+            for obj in objects:
+                yield predicate, obj
+
+    def subjects(self, predicate: Node, obj: Node) -> list[Node]:
+        return [s for s, about in self._about.items() if obj in about.get(predicate, ())]
+
+
+def _described(graph: Graph | Description) -> Description:
+    return graph if isinstance(graph, Description) else Description(graph)
+
+
+_OX_TYPE, _OX_DATASET_CLASS = ox.NamedNode(str(RDF.type)), ox.NamedNode(str(QB.DataSet))
+_OX_LABEL = ox.NamedNode(str(RDFS.label))
+# The predicates that lead from a data set to the subjects its table reads (an observation
+# points to its data set, the data set to its structure, the structure to its components).
+_OX_IN_DATASET, _OX_STRUCTURE, _OX_COMPONENT = (
+    ox.NamedNode(str(p)) for p in (QB.dataSet, QB.structure, QB.component))
+_OX_LINKS = frozenset({_OX_TYPE, _OX_IN_DATASET, _OX_STRUCTURE, _OX_COMPONENT, _OX_LABEL})
+
+
+def cube_description(triples: Iterable[ox.Triple | ox.Quad]) -> Description:
+    """What :func:`write_csvw` reads of ``triples`` (pyoxigraph triples or quads, graph names
+    ignored), as the same tables would read it from the whole graph.
+
+    That is every triple about a data set, its observations, its structure and the structure's
+    components, and the ``rdfs:label`` of the predicates the observations use (the columns'
+    titles), found in two passes over ``triples``: the tables then cost what the observations
+    are, not what the graph is.
+    """
+    triples = triples if isinstance(triples, Sequence) else list(triples)   # read twice
+    datasets, links, labels = set(), defaultdict(list), []
+    for t in triples:   # the first pass: only the links (and the labels, for the titles)
+        p = t.predicate
+        if p in _OX_LINKS:
+            if p == _OX_LABEL:
+                labels.append(t)
+            elif p != _OX_TYPE:
+                links[p].append((t.subject, t.object))
+            elif t.object == _OX_DATASET_CLASS:
+                datasets.add(t.subject)
+    observations = {s for s, o in links[_OX_IN_DATASET] if o in datasets}
+    structures = {o for s, o in links[_OX_STRUCTURE] if s in datasets}
+    components = {o for s, o in links[_OX_COMPONENT] if s in structures}
+    wanted = datasets | observations | structures | components
+    about = [t for t in triples if t.subject in wanted]
+    columns = {t.predicate for t in about if t.subject in observations}
+    about += [t for t in labels if t.subject in columns and t.subject not in wanted]
+    return _to_description(about)
+
+
+def _to_description(triples: Iterable[ox.Triple | ox.Quad]) -> Description:
+    """The rdflib terms of ``triples``, each converted once (objects repeat across rows)."""
+    terms: dict = {}
+    found = Description()
+    for t in triples:
+        s, p, o = t.subject, t.predicate, t.object
+        for term in (s, p, o):
+            if term not in terms:
+                terms[term] = to_rdflib(term)
+        found.add(terms[s], terms[p], terms[o])
+    return found
 
 
 @dataclass(frozen=True)
@@ -129,7 +226,8 @@ def _kind(obj: Node) -> tuple[str, str]:
     return "typed", str(obj.datatype)
 
 
-def _values(graph: Graph, observations: list[URIRef]) -> dict[URIRef, dict[tuple, list[Node]]]:
+def _values(graph: Description,
+            observations: list[URIRef]) -> dict[URIRef, dict[tuple, list[Node]]]:
     """For each observation, its objects grouped by (predicate, kind, tag), sorted."""
     found: dict[URIRef, dict[tuple, list[Node]]] = {}
     for obs in observations:
@@ -155,7 +253,7 @@ def _iri_column(key: tuple, values: list[list[Node]], index: int, several: bool,
                   required=len(cells) == rows)
 
 
-def _rank(graph: Graph, dataset: URIRef) -> dict[URIRef, tuple]:
+def _rank(graph: Description, dataset: URIRef) -> dict[URIRef, tuple]:
     """Sort keys of the data structure's components: dimensions by qb:order, measures, attributes."""
     ranks: dict[URIRef, tuple] = {}
     structure = graph.value(dataset, QB.structure)
@@ -168,7 +266,7 @@ def _rank(graph: Graph, dataset: URIRef) -> dict[URIRef, tuple]:
     return ranks
 
 
-def _columns(graph: Graph, dataset: URIRef, values: dict[URIRef, dict]) -> list[Column]:
+def _columns(graph: Description, dataset: URIRef, values: dict[URIRef, dict]) -> list[Column]:
     ranks = _rank(graph, dataset)
     keys = sorted({key for groups in values.values() for key in groups},
                   key=lambda k: (ranks.get(k[0], (3, 0)), str(k[0]), k[1],
@@ -196,7 +294,7 @@ def _name(column: Column) -> str:
     return re.sub(r"[^A-Za-z0-9_]", "_", name)
 
 
-def _titles(graph: Graph, column: Column) -> dict[str, str]:
+def _titles(graph: Description, column: Column) -> dict[str, str]:
     labels = {lit.language: str(lit) for lit in graph.objects(column.predicate, RDFS.label)
               if isinstance(lit, Literal) and lit.language in LANGUAGES}
     base = TITLES.get(column.predicate) or labels
@@ -212,7 +310,7 @@ def _titles(graph: Graph, column: Column) -> dict[str, str]:
     return titles | {"und": _name(column)}
 
 
-def _column_metadata(graph: Graph, column: Column) -> dict:
+def _column_metadata(graph: Description, column: Column) -> dict:
     name = _name(column)
     meta: dict = {"name": name, "titles": _titles(graph, column),
                   "propertyUrl": str(column.predicate)}
@@ -236,7 +334,7 @@ def _cell(column: Column, objects: list[Node]) -> str:
     return value[len(column.namespace):] if column.kind == "iri" else value
 
 
-def _observations(graph: Graph, dataset: URIRef) -> tuple[str, list[URIRef]]:
+def _observations(graph: Description, dataset: URIRef) -> tuple[str, list[URIRef]]:
     observations = sorted(s for s in graph.subjects(QB.dataSet, dataset))
     if not all(isinstance(s, URIRef) for s in observations) or not observations:
         raise ValueError(f"{dataset}: a data set needs observations with IRIs")
@@ -248,7 +346,7 @@ def _observations(graph: Graph, dataset: URIRef) -> tuple[str, list[URIRef]]:
     return namespace, observations
 
 
-def _metadata(graph: Graph, dataset: URIRef, name: str, namespace: str,
+def _metadata(graph: Description, dataset: URIRef, name: str, namespace: str,
               columns: list[Column], licence: URIRef | None) -> dict:
     titles = [{"@value": str(lit), "@language": lang} for lang in LANGUAGES
               for lit in sorted(graph.objects(dataset, RDFS.label))
@@ -267,7 +365,7 @@ def _metadata(graph: Graph, dataset: URIRef, name: str, namespace: str,
     return meta
 
 
-def _csv(graph: Graph, namespace: str, observations: list[URIRef],
+def _csv(graph: Description, namespace: str, observations: list[URIRef],
          values: dict[URIRef, dict], columns: list[Column]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
@@ -279,8 +377,10 @@ def _csv(graph: Graph, namespace: str, observations: list[URIRef],
     return out.getvalue()
 
 
-def table_files(graph: Graph, dataset: URIRef, licence: URIRef | None = CC_BY) -> dict[str, str]:
+def table_files(graph: Graph | Description, dataset: URIRef,
+                licence: URIRef | None = CC_BY) -> dict[str, str]:
     """The CSV table and its CSVW metadata for one data set: ``{file name: text}``."""
+    graph = _described(graph)
     name = _local_name(dataset)
     namespace, observations = _observations(graph, dataset)
     values = _values(graph, observations)
@@ -293,13 +393,16 @@ def table_files(graph: Graph, dataset: URIRef, licence: URIRef | None = CC_BY) -
             f"{name}.csv{METADATA_SUFFIX}": json.dumps(metadata, ensure_ascii=False, indent=2) + "\n"}
 
 
-def write_csvw(folder: Path, graph: Graph, licence: URIRef | None = CC_BY) -> list[Path]:
+def write_csvw(folder: Path, graph: Graph | Description,
+               licence: URIRef | None = CC_BY) -> list[Path]:
     """Write a CSV table and its CSVW metadata for every ``qb:DataSet`` of ``graph`` into ``folder``.
 
     ``graph`` holds the asserted observations (not the OWL RL closure: inferred triples would
-    become columns) and the ontology, whose ``rdfs:label`` of each component titles its column.
+    become columns) and the ontology, whose ``rdfs:label`` of each component titles its column:
+    an rdflib graph, or what :func:`cube_description` selects of a large one.
     Returns the files written, tables and metadata alternately, in the data sets' IRI order.
     """
+    graph = _described(graph)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for dataset in sorted(graph.subjects(RDF.type, QB.DataSet)):

@@ -234,13 +234,20 @@ def metadata(resources: dict[str, _Resource]) -> tuple[dict, dict[str, list[str]
     """``search.json`` (the classes and properties used, without the document count) and the
     terms of each class's names (indexed with its instances)."""
     type_counts: Counter[str] = Counter()
-    properties: dict[str, Counter[str]] = defaultdict(Counter)
-    property_counts: Counter[str] = Counter()
+    # Resources share a few sets of types: count the predicates per set, then spread the counts
+    # over the set's types (a Counter update per resource and predicate is most of the time).
+    per_types: dict[frozenset[str], Counter[str]] = defaultdict(Counter)
     for resource in resources.values():
         type_counts.update(resource.types)
-        for predicate in resource.predicates:
-            property_counts[predicate] += 1
-            properties[predicate].update(resource.types)
+        per_types[frozenset(resource.types)].update(resource.predicates)
+    properties: dict[str, Counter[str]] = defaultdict(Counter)
+    property_counts: Counter[str] = Counter()
+    for types, counts in per_types.items():
+        property_counts.update(counts)
+        for predicate, n in counts.items():
+            found = properties[predicate]
+            for type_iri in types:
+                found[type_iri] += n
     type_names = {iri: names_of(iri, resources) for iri in type_counts}
     type_terms = {iri: ti.index_terms(" ".join(n or ti.humanised(iri) for n in names.values()))
                   for iri, names in type_names.items()}

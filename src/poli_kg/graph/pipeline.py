@@ -27,13 +27,15 @@ of the inputs (paths + contents) and the same pipeline (code and library version
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import importlib.metadata
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -47,8 +49,8 @@ from poli_kg.buildfolder import (
 )
 from poli_kg.config import ROOT
 from poli_kg.graph import reasoning, shaclsparql, validation
-from poli_kg.graph.assets import write_assets
-from poli_kg.graph.csvw import write_csvw
+from poli_kg.graph.assets import asset_data, write_assets
+from poli_kg.graph.csvw import cube_description, write_csvw
 from poli_kg.graph.index import write_index
 from poli_kg.graph.output import DownloadWriter, StoreLoader, write_build_info
 from poli_kg.graph.rdfterms import to_rdflib
@@ -296,14 +298,15 @@ def _write_build(folder: Path, out: Path, inputs: Inputs, timings: dict[str, flo
         del closure.store   # the reasoner's store is no longer needed
 
         start = time.perf_counter() - write_time
-        writer = DownloadWriter(folder, inputs, closure.inferred, loader)
-        writer.start()
-        counts = _counts(inputs, closure, writer)
-        files = writer.finish(report)
-        writer.close()
-        loader.close()
-        _write_harvester_files(folder, inputs)
-        write_index(folder, writer.asserted, writer.inferred)   # the search index
+        with _cyclic_gc_paused():
+            writer = DownloadWriter(folder, inputs, closure.inferred, loader)
+            writer.start()
+            counts = _counts(inputs, closure, writer)
+            files = writer.finish(report)
+            writer.close()
+            loader.close()
+            _write_harvester_files(folder, inputs)
+            write_index(folder, writer.asserted, writer.inferred)   # the search index
         _stage(timings, "write", start, progress)
         write_build_info(folder, _build_info(inputs, counts, timings, closure, used, report,
                                              files))
@@ -316,14 +319,34 @@ def _write_build(folder: Path, out: Path, inputs: Inputs, timings: dict[str, flo
                        timings=timings, report=report, reasoner=closure.reasoner, validator=used)
 
 
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused (reference counting still frees everything else).
+
+    The write stage makes millions of objects that live until it ends (the sorted triples, the
+    search index's resources, the tables' description) and no garbage cycles to speak of: the
+    collector would walk them over and over to free nothing.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _write_harvester_files(folder: Path, inputs: Inputs) -> None:
     """The NDC semantic assets and the CSVW tables of the statistics, from the asserted graphs.
 
     Inferred triples are left out on purpose: NDC harvests the asserted vocabularies, and an
-    inferred triple would become an extra column of a CSV table.
+    inferred triple would become an extra column of a CSV table.  Each writer is given only the
+    triples it reads, picked from the parsed ones: rdflib graphs of all the data would take
+    most of the write stage of a large build.
     """
-    write_assets(folder / ASSETS_DIR, inputs.graphs["ontology"], inputs.graphs["data"])
-    write_csvw(folder / CSVW_DIR, inputs.asserted())
+    ontology = inputs.graphs["ontology"]
+    write_assets(folder / ASSETS_DIR, ontology, asset_data(ontology, inputs.triples["data"]))
+    write_csvw(folder / CSVW_DIR, cube_description(inputs.asserted_triples()))
 
 
 def _counts(inputs: Inputs, closure: reasoning.Closure, writer: DownloadWriter) -> dict[str, int]:
