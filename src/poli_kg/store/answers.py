@@ -24,6 +24,9 @@ __all__ = ["RDF_RESPONSE_FORMATS", "parse_graph_results", "parse_json_results",
            "parse_xml_results"]
 
 _SRX = "{http://www.w3.org/2005/sparql-results#}"
+_RESULT, _VARIABLE, _BOOLEAN = (_SRX + name for name in ("result", "variable", "boolean"))
+_URI, _BNODE, _LITERAL, _TRIPLE = (_SRX + name for name in ("uri", "bnode", "literal", "triple"))
+_CHUNK = 8 * 1024
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 _BNODE_LABEL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_-])?")
 RDF_RESPONSE_FORMATS = {
@@ -84,43 +87,55 @@ def parse_json_results(stream: IO[bytes], limit: int | None = None) -> RawResult
 
 def _term_from_xml(element: ET.Element) -> Term:
     """A term of SPARQL Query Results XML (``uri``, ``bnode``, ``literal``, ``triple``)."""
-    tag = element.tag.removeprefix(_SRX)
-    if tag == "uri":
-        return ("uri", element.text or "")
-    if tag == "bnode":
-        return ("bnode", _bnode_label(element.text or ""))
-    if tag == "literal":
+    tag = element.tag
+    if tag == _LITERAL:
         return _literal(element.text or "", element.get("datatype"), element.get(_XML_LANG))
-    if tag == "triple":
+    if tag == _URI:
+        return ("uri", element.text or "")
+    if tag == _BNODE:
+        return ("bnode", _bnode_label(element.text or ""))
+    if tag == _TRIPLE:
         parts = {child.tag.removeprefix(_SRX): _term_from_xml(child[0]) for child in element}
         return ("triple", parts["subject"], parts["predicate"], parts["object"])
-    raise ValueError(f"unknown term element {tag!r}")
+    raise ValueError(f"unknown term element {tag.removeprefix(_SRX)!r}")
 
 
 def parse_xml_results(stream: IO[bytes], limit: int | None = None) -> RawResult:
     """SPARQL Query Results XML as a :class:`RawResult`, read incrementally: reading stops
-    after ``limit`` rows and one more (which only sets ``truncated``)."""
+    after ``limit`` rows and one more (which only sets ``truncated``).
+
+    An :class:`~xml.etree.ElementTree.XMLPullParser` is fed 8 KiB reads (``iterparse`` makes
+    a class on every call, as long as parsing a small answer; larger reads leave more elements
+    alive at once, and are slower); each row is made when its ``result`` element ends, then
+    the element is emptied."""
+    parser = ET.XMLPullParser(events=("end",))
     variables: list[str] = []
     rows: list[tuple[Term | None, ...]] = []
     boolean: bool | None = None
-    truncated = False
-    for _event, element in ET.iterparse(stream, events=("end",)):
-        tag = element.tag
-        if tag == _SRX + "variable":
-            variables.append(element.get("name", ""))
-        elif tag == _SRX + "result":
-            if limit is not None and len(rows) == limit:
-                truncated = True
-                break
-            values = {b.get("name"): _term_from_xml(b[0])
-                      for b in element.iter(_SRX + "binding") if len(b)}
-            rows.append(tuple(values.get(v) for v in variables))
-            element.clear()
-        elif tag == _SRX + "boolean":
-            boolean = (element.text or "").strip() == "true"
+    while True:
+        data = stream.read(_CHUNK)
+        if data:
+            parser.feed(data)
+        else:
+            parser.close()  # ParseError if the document is incomplete
+        for _event, element in parser.read_events():
+            tag = element.tag
+            if tag == _RESULT:
+                if limit is not None and len(rows) == limit:
+                    return RawResult(form="SELECT", variables=variables, rows=rows,
+                                     truncated=True)
+                values = {b.get("name"): _term_from_xml(b[0]) for b in element if len(b)}
+                rows.append(tuple(map(values.get, variables)))
+                element.clear()
+            elif tag == _VARIABLE:
+                variables.append(element.get("name", ""))
+            elif tag == _BOOLEAN:
+                boolean = (element.text or "").strip() == "true"
+        if not data:
+            break
     if boolean is not None:
         return RawResult(form="ASK", boolean=boolean)
-    return RawResult(form="SELECT", variables=variables, rows=rows, truncated=truncated)
+    return RawResult(form="SELECT", variables=variables, rows=rows)
 
 
 def parse_graph_results(

@@ -1,13 +1,14 @@
 """The ``sparql:URL`` backend: any SPARQL 1.1 server's query endpoint (:class:`SparqlBackend`).
 
 Load the store with :func:`poli_kg.store.publish.publish`.  The backend sends each query
-with the SPARQL 1.1 Protocol and parses the answer (:mod:`poli_kg.store.answers`) into the
-same terms as the embedded engines, so serialisation, caps and bindings behave identically.
-Before anything is sent the query must parse as standard SPARQL 1.1 and pass the same
-refusals as the endpoint (update, SERVICE, graphs outside the dataset, and store extension
-functions such as Virtuoso's ``bif:``/``sql:``).  The dataset is sent explicitly (the
-project's named graphs), so the store's other graphs are never visible, unless the store is
-declared to show only those graphs (``dataset="store"``) and a check confirms it.
+with the SPARQL 1.1 Protocol (over the keep-alive connection of :mod:`poli_kg.store.wire`)
+and parses the answer (:mod:`poli_kg.store.answers`) into the same terms as the embedded
+engines, so serialisation, caps and bindings behave identically.  Before anything is sent
+the query must parse as standard SPARQL 1.1 and pass the same refusals as the endpoint
+(update, SERVICE, graphs outside the dataset, and store extension functions such as
+Virtuoso's ``bif:``/``sql:``).  The dataset is sent explicitly (the project's named
+graphs), so the store's other graphs are never visible, unless the store is declared to show
+only those graphs (``dataset="store"``) and a check confirms it.
 
 :class:`poli_kg.store.Store` calls the backend in the request's own thread, within
 :meth:`SparqlBackend.limits` (the call's timeout, and a cap on the answer's size that keeps
@@ -32,7 +33,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote_plus, urlsplit
 
 import pyoxigraph as ox
 
@@ -49,6 +50,7 @@ from poli_kg.store.errors import (
 from poli_kg.store.executor import NetworkAccessDenied, QueryMemoryExceeded, QueryTimeout
 from poli_kg.store.lexer import ANALYSIS_CACHE, expand_unicode_escapes, scan, tokens
 from poli_kg.store.results import RawResult
+from poli_kg.store.wire import Connection, Response
 
 __all__ = ["ANSWER_MEMORY_FACTOR", "DATASET_MODES", "EMPTY_GRAPH", "EXTENSION_PREFIXES",
            "EXTENSION_SCHEMES", "SparqlBackend", "strip_dataset_clauses"]
@@ -68,6 +70,9 @@ _EXTENSION_MARKERS = tuple(dict.fromkeys(
 RESULTS_ACCEPT = "application/sparql-results+xml, application/sparql-results+json;q=0.9"
 GRAPH_ACCEPT = ("application/n-triples, text/plain;q=0.9, application/rdf+xml;q=0.5, "
                 "text/turtle;q=0.2")
+_HEADERS = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
+            "Accept-Encoding": "identity", "User-Agent": "poli-kg (SPARQL 1.1 Protocol client)"}
+_HEX_ENCODED_BYTES = 16 * 1024
 _TIMEOUT_MARKERS = ("S1TAT", "S1T00", "SR171", "timed out", "timeout")
 _NETWORK_AUDIT_EVENTS = frozenset({"socket.connect", "socket.getaddrinfo", "urllib.Request"})
 DATASET_MODES = ("explicit", "store")
@@ -121,7 +126,7 @@ class _Answer:
     socket's), so that an answer that trickles in cannot outlast it, and more than the memory
     limit over :data:`ANSWER_MEMORY_FACTOR` bytes end the call (QueryMemoryExceeded)."""
 
-    def __init__(self, response: http.client.HTTPResponse, limits: _Limits | None,
+    def __init__(self, response: Response, limits: _Limits | None,
                  set_timeout: Callable[[float], None], read_timeout: float) -> None:
         self._response = response
         self._limits = limits
@@ -181,8 +186,10 @@ def _checked_form(query: str) -> str:
     return scan(query).form or "SELECT"
 
 
+@functools.lru_cache(maxsize=ANALYSIS_CACHE)
 def _extension_iri(query: str) -> str | None:
-    """The first IRI or prefixed name of ``query`` in a store extension namespace, if any."""
+    """The first IRI or prefixed name of ``query`` in a store extension namespace, if any
+    (remembered, as the lexer's findings are)."""
     texts = dict.fromkeys((query, expand_unicode_escapes(query)))
     if not any(marker in text.lower() for text in texts for marker in _EXTENSION_MARKERS):
         return None  # no such IRI or name can be there: spare the tokenizer
@@ -259,7 +266,7 @@ def _allow_connections_to(host: str, port: int) -> set[str]:
 
 
 class SparqlBackend(Backend):
-    """A remote SPARQL 1.1 endpoint, queried with the SPARQL 1.1 Protocol (``http.client``).
+    """A remote SPARQL 1.1 endpoint, queried with the SPARQL 1.1 Protocol (:mod:`~.wire`).
 
     * **Refusals first.**  Nothing is sent unless the query parses as standard SPARQL 1.1
       (pyoxigraph's parser; Virtuoso's ``DEFINE`` pragmas do not) and passes the checks of
@@ -315,7 +322,7 @@ class SparqlBackend(Backend):
         self._target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         self._connect_timeout = connect_timeout
         self._allowed = allowed_addresses
-        self._conn: http.client.HTTPConnection | None = None
+        self._conn: Connection | None = None
         self._limits: _Limits | None = None
         self._own_dataset = False  # while checking the store's own dataset
 
@@ -376,16 +383,15 @@ class SparqlBackend(Backend):
 
     # -- HTTP ---------------------------------------------------------------------------
 
-    def _connection(self) -> http.client.HTTPConnection:
+    def _connection(self) -> Connection:
         """The keep-alive connection to the store (created on first use)."""
         if self._conn is None:
             if self._allowed is not None:
                 for *_rest, sockaddr in socket.getaddrinfo(self._host, self._port,
                                                            type=socket.SOCK_STREAM):
                     self._allowed.add(str(sockaddr[0]).lower())
-            cls = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
-            self._conn = cls(self._host, self._port, timeout=self._socket_timeout(
-                self._connect_timeout))
+            self._conn = Connection(self._host, self._port, https=self._https,
+                                    timeout=self._socket_timeout(self._connect_timeout))
         return self._conn
 
     def _socket_timeout(self, limit: float) -> float:
@@ -402,20 +408,18 @@ class SparqlBackend(Backend):
             self._conn.close()
             self._conn = None
 
-    def _post(self, params: Sequence[tuple[str, str]], accept: str) -> http.client.HTTPResponse:
+    def _post(self, params: Sequence[tuple[str, str]], accept: str) -> Response:
         """POST a protocol request; return the response (headers read, body not yet)."""
-        body = urlencode(params).encode("utf-8")
-        headers = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
-                   "Accept": accept, "Accept-Encoding": "identity",
-                   "User-Agent": "poli-kg (SPARQL 1.1 Protocol client)"}
+        body = _form_encode(params)
+        headers = {**_HEADERS, "Accept": accept}
         for attempt in (1, 2):
             reused = self._conn is not None
             try:
                 conn = self._connection()
                 self._set_socket_timeout(self._socket_timeout(self._connect_timeout))
-                conn.request("POST", self._target, body=body, headers=headers)
+                conn.request(self._target, headers, body)
                 self._set_socket_timeout(self._socket_timeout(self.read_timeout))
-                return conn.getresponse()
+                return conn.response()
             except NetworkAccessDenied as exc:
                 self.close()
                 raise StoreUnavailable(f"cannot reach the store at {self.url}: {exc}") from None
@@ -440,7 +444,7 @@ class SparqlBackend(Backend):
                     from None
         raise AssertionError("unreachable")
 
-    def _fail(self, response: http.client.HTTPResponse) -> QueryError:
+    def _fail(self, response: Response) -> QueryError:
         """The error for a non-200 answer (the connection is closed)."""
         status = response.status
         try:
@@ -467,8 +471,7 @@ class SparqlBackend(Backend):
             return QueryEvaluationError(f"the store refused the query: {message}")
         return QueryEvaluationError(f"the store could not answer the query: {message}")
 
-    def _read(self, response: http.client.HTTPResponse, form: str,
-              limit: int | None) -> RawResult:
+    def _read(self, response: Response, form: str, limit: int | None) -> RawResult:
         """Parse a 200 answer; keep the connection if the answer was read to its end."""
         state = response.getheader("X-SQL-State") or ""
         if response.status == 206 or state.upper().startswith("S1TAT"):
@@ -585,6 +588,23 @@ class SparqlBackend(Backend):
         if raw.form != form:
             raise QueryEvaluationError(f"the store answered a {raw.form} result to a {form} query")
         return raw
+
+
+def _form_encode(params: Sequence[tuple[str, str]]) -> bytes:
+    """``params`` (the protocol's names, which need no escaping) as an
+    ``application/x-www-form-urlencoded`` body."""
+    return "&".join(f"{name}={_percent_encoded(value)}" for name, value in params).encode("ascii")
+
+
+def _percent_encoded(text: str) -> str:
+    """``text``'s UTF-8, every byte escaped as ``%XX`` by :meth:`bytes.hex`: a microsecond or
+    two, where :func:`urllib.parse.quote_plus` takes 25 to 70 on a query of a few KB.  Three
+    bytes a byte: beyond :data:`_HEX_ENCODED_BYTES`, ``quote_plus``, whose shorter body stays
+    within the form limits of servlet containers (Jetty's default: 200,000 bytes)."""
+    data = text.encode("utf-8")
+    if len(data) > _HEX_ENCODED_BYTES:
+        return quote_plus(data)
+    return "%" + data.hex("%") if data else ""
 
 
 def _parse_answer(answer: _Answer, media_type: str, form: str, limit: int | None) -> RawResult:
