@@ -37,9 +37,9 @@ from rdflib.term import Identifier
 from poli_kg.namespaces import PREFIXES, bind_prefixes
 from poli_kg.store.errors import QueryEvaluationError
 from poli_kg.store.lexer import bind_variables, scan
-from poli_kg.store.results import (
+from poli_kg.store.results import (  # take: the cap, kept beside the writers that apply it too
     GRAPH_MEDIA_TYPES, RESULT_MEDIA_TYPES, SPARQL_RESULTS_JSON, QueryResult, RawResult, Term,
-    serialize, term_to_rdflib, turtle_string,
+    serialize, take, term_to_rdflib, turtle_string,
 )
 
 __all__ = ["BACKENDS", "BACKEND_FORMS", "Backend", "bind", "graph_from_terms", "is_describe",
@@ -176,18 +176,6 @@ def short_message(message: str, limit: int = 400) -> str:
     """A parser message cut to its first line and ``limit`` characters."""
     first = message.splitlines()[0] if message else message
     return first if len(first) <= limit else first[:limit] + " ..."
-
-
-def take(items: Iterable[Any], limit: int | None) -> tuple[list[Any], bool]:
-    """The first ``limit`` items (all if None) and whether there were more."""
-    if limit is None:
-        return list(items), False
-    out: list[Any] = []
-    for item in items:
-        if len(out) == limit:
-            return out, True
-        out.append(item)
-    return out, False
 
 
 def is_describe(query: str) -> bool:

@@ -21,11 +21,20 @@
 
 Without FROM / FROM NAMED or protocol graphs the default graph is the union of the named
 graphs (oxigraph ignores FROM when its union flag is set, so the flag is set only then).
+
+:meth:`OxigraphBackend.execute` writes a SELECT answer straight from pyoxigraph's solutions
+(:mod:`poli_kg.store.solutions`: the same bytes, without the neutral terms); the other forms,
+and the few SELECT answers pyoxigraph would write otherwise, take the neutral path of
+:meth:`Backend.execute`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +43,10 @@ import pyoxigraph as ox
 from poli_kg.store.backend import Backend, is_describe, short_message, take
 from poli_kg.store.errors import QueryEvaluationError, QuerySyntaxError, StoreUnavailable
 from poli_kg.store.lexer import scan
-from poli_kg.store.results import RawResult, term_from_ox
+from poli_kg.store.results import (
+    RESULT_MEDIA_TYPES, SPARQL_RESULTS_JSON, QueryResult, RawResult, term_from_ox,
+)
+from poli_kg.store.solutions import write_solutions
 
 __all__ = ["OxigraphBackend"]
 
@@ -86,15 +98,8 @@ class OxigraphBackend(Backend):
         limit: int | None = None,
     ) -> RawResult:
         """See :meth:`Backend.evaluate`."""
-        kwargs: dict[str, Any] = {}
-        if default_graph_uris or named_graph_uris:
-            kwargs["default_graph"] = [ox.NamedNode(u) for u in default_graph_uris]
-            kwargs["named_graphs"] = [ox.NamedNode(u) for u in named_graph_uris]
-        elif not scan(query).has_dataset_clause:
-            # (oxigraph ignores FROM when the union flag is set)
-            kwargs["use_default_graph_as_union"] = True
-        try:
-            result = self._store.query(query, **kwargs)
+        with _errors():
+            result = self._query(query, default_graph_uris, named_graph_uris)
             if isinstance(result, ox.QueryBoolean):
                 return RawResult(form="ASK", boolean=bool(result))
             if isinstance(result, ox.QueryTriples):
@@ -107,9 +112,60 @@ class OxigraphBackend(Backend):
             solutions, truncated = take(result, limit)
             rows = [tuple(None if v is None else term_from_ox(v) for v in s) for s in solutions]
             return RawResult(form="SELECT", variables=variables, rows=rows, truncated=truncated)
-        except SyntaxError as exc:
-            raise QuerySyntaxError(short_message(str(exc))) from None
-        except OSError as exc:
-            raise QueryEvaluationError(f"query evaluation failed: {exc}") from None
-        except RuntimeError as exc:
-            raise QueryEvaluationError(f"query evaluation failed: {exc}") from None
+
+    def execute(
+        self,
+        query: str,
+        *,
+        form: str | None = None,
+        media_type: str = SPARQL_RESULTS_JSON,
+        default_graph_uris: Sequence[str] = (),
+        named_graph_uris: Sequence[str] = (),
+        max_results: int | None = 10000,
+    ) -> QueryResult:
+        """See :meth:`Backend.execute`: a SELECT answer is written from pyoxigraph's
+        solutions (:func:`~poli_kg.store.solutions.write_solutions`); any other answer, or
+        one it cannot write as the neutral writers do, through the neutral terms."""
+        neutral = functools.partial(
+            super().execute, query, form=form, media_type=media_type,
+            default_graph_uris=default_graph_uris, named_graph_uris=named_graph_uris,
+            max_results=max_results)
+        if scan(query).form != "SELECT":  # (the lexer's analysis is remembered: no cost)
+            return neutral()
+        start = time.perf_counter()
+        if media_type not in RESULT_MEDIA_TYPES:
+            media_type = RESULT_MEDIA_TYPES[0]
+        with _errors():
+            result = self._query(query, default_graph_uris, named_graph_uris)
+            written = write_solutions(result, media_type, max_results) \
+                if isinstance(result, ox.QuerySolutions) else None
+        if written is None:  # evaluated again: pyoxigraph's result cannot be read twice
+            return replace(neutral(), query_ms=(time.perf_counter() - start) * 1000)
+        body, count, truncated = written
+        return QueryResult(body=body, media_type=media_type, form="SELECT", count=count,
+                           truncated=truncated, query_ms=(time.perf_counter() - start) * 1000)
+
+    def _query(self, query: str, default_graph_uris: Sequence[str],
+               named_graph_uris: Sequence[str]) -> Any:
+        """pyoxigraph's result of ``query`` over the dataset of :meth:`Backend.evaluate`."""
+        kwargs: dict[str, Any] = {}
+        if default_graph_uris or named_graph_uris:
+            kwargs["default_graph"] = [ox.NamedNode(u) for u in default_graph_uris]
+            kwargs["named_graphs"] = [ox.NamedNode(u) for u in named_graph_uris]
+        elif not scan(query).has_dataset_clause:
+            # (oxigraph ignores FROM when the union flag is set)
+            kwargs["use_default_graph_as_union"] = True
+        return self._store.query(query, **kwargs)
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """pyoxigraph's errors, from parsing to the last solution read, as the store's."""
+    try:
+        yield
+    except SyntaxError as exc:
+        raise QuerySyntaxError(short_message(str(exc))) from None
+    except OSError as exc:
+        raise QueryEvaluationError(f"query evaluation failed: {exc}") from None
+    except RuntimeError as exc:
+        raise QueryEvaluationError(f"query evaluation failed: {exc}") from None

@@ -9,8 +9,9 @@ process to the web worker, and to serialise (:data:`Term`)::
 :class:`RawResult` is an evaluated result in those terms; :func:`serialize` writes it as
 SPARQL 1.1 Query Results JSON, XML, CSV or TSV (SELECT, ASK) or as Turtle, N-Triples,
 JSON-LD or RDF/XML (CONSTRUCT, DESCRIBE), and :class:`QueryResult` is what comes back: the
-bytes, with the count of results and whether the ``max_results`` cap cut some off.  The
-term conversions to and from pyoxigraph and rdflib live here too.
+bytes, with the count of results and whether the ``max_results`` cap cut some off
+(:func:`take` applies it, here and in :mod:`poli_kg.store.solutions`).  The term
+conversions to and from pyoxigraph and rdflib live here too.
 
 This module imports nothing else of the package: every backend and the store stand on it.
 """
@@ -34,8 +35,8 @@ from rdflib.term import Node
 __all__ = [
     "CSV", "GRAPH_MEDIA_TYPES", "JSON_LD", "N_TRIPLES", "QueryResult", "RDF_LANG_STRING",
     "RDF_XML", "RESULT_MEDIA_TYPES", "RawResult", "SPARQL_RESULTS_JSON", "SPARQL_RESULTS_XML",
-    "TSV", "TURTLE", "Term", "XSD_STRING", "serialize", "term_from_ox", "term_from_rdflib",
-    "term_to_ox", "term_to_rdflib", "turtle_string",
+    "TSV", "TURTLE", "Term", "XSD_STRING", "serialize", "take", "term_from_ox",
+    "term_from_rdflib", "term_to_ox", "term_to_rdflib", "turtle_string",
 ]
 
 SPARQL_RESULTS_JSON = "application/sparql-results+json"
@@ -112,6 +113,19 @@ class RawResult:
         if self.boolean is not None:
             return 1
         return len(self.triples) if self.form in ("CONSTRUCT", "DESCRIBE") else len(self.rows)
+
+
+def take(items: Iterable[Any], limit: int | None) -> tuple[list[Any], bool]:
+    """The first ``limit`` items (all if None) and whether there were more (the
+    ``max_results`` cap: one more item is read to know)."""
+    if limit is None:
+        return list(items), False
+    out: list[Any] = []
+    for item in items:
+        if len(out) == limit:
+            return out, True
+        out.append(item)
+    return out, False
 
 
 # -- term conversions -------------------------------------------------------------
