@@ -37,13 +37,13 @@ from rdflib.term import Identifier
 from poli_kg.namespaces import PREFIXES, bind_prefixes
 from poli_kg.store.errors import QueryEvaluationError
 from poli_kg.store.lexer import bind_variables, scan
-from poli_kg.store.results import (  # take: the cap, kept beside the writers that apply it too
+from poli_kg.store.results import (
     GRAPH_MEDIA_TYPES, RESULT_MEDIA_TYPES, SPARQL_RESULTS_JSON, QueryResult, RawResult, Term,
-    serialize, take, term_to_rdflib, turtle_string,
+    serialize, term_to_rdflib, turtle_string,
 )
 
 __all__ = ["BACKENDS", "BACKEND_FORMS", "Backend", "bind", "graph_from_terms", "is_describe",
-           "parse_spec", "rows_from_terms", "short_message", "sparql_term", "take"]
+           "parse_spec", "rows_from_terms", "short_message", "sparql_term"]
 
 # -- backend specs -----------------------------------------------------------------------
 

@@ -12,11 +12,11 @@ from pathlib import Path
 
 from rdflib import Dataset, URIRef
 
-from poli_kg.store.backend import Backend, take
+from poli_kg.store.backend import Backend
 from poli_kg.store.errors import (
     QueryEvaluationError, QueryRefused, QuerySyntaxError, StoreUnavailable,
 )
-from poli_kg.store.results import RawResult, term_from_rdflib
+from poli_kg.store.results import RawResult, take, term_from_rdflib
 
 __all__ = ["RdflibBackend"]
 

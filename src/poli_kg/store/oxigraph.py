@@ -40,11 +40,11 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from poli_kg.store.backend import Backend, is_describe, short_message, take
+from poli_kg.store.backend import Backend, is_describe, short_message
 from poli_kg.store.errors import QueryEvaluationError, QuerySyntaxError, StoreUnavailable
 from poli_kg.store.lexer import scan
 from poli_kg.store.results import (
-    RESULT_MEDIA_TYPES, SPARQL_RESULTS_JSON, QueryResult, RawResult, term_from_ox,
+    RESULT_MEDIA_TYPES, SPARQL_RESULTS_JSON, QueryResult, RawResult, take, term_from_ox,
 )
 from poli_kg.store.solutions import write_solutions
 

@@ -35,8 +35,9 @@ from rdflib.term import Node
 __all__ = [
     "CSV", "GRAPH_MEDIA_TYPES", "JSON_LD", "N_TRIPLES", "QueryResult", "RDF_LANG_STRING",
     "RDF_XML", "RESULT_MEDIA_TYPES", "RawResult", "SPARQL_RESULTS_JSON", "SPARQL_RESULTS_XML",
-    "TSV", "TURTLE", "Term", "XSD_STRING", "serialize", "take", "term_from_ox",
-    "term_from_rdflib", "term_to_ox", "term_to_rdflib", "turtle_string",
+    "TSV", "TURTLE", "Term", "XML_RESULTS_START", "XSD_STRING", "serialize", "take",
+    "term_from_ox", "term_from_rdflib", "term_to_ox", "term_to_rdflib", "turtle_string",
+    "xml_literal_start",
 ]
 
 SPARQL_RESULTS_JSON = "application/sparql-results+json"
@@ -262,6 +263,19 @@ def _results_json(raw: RawResult) -> bytes:
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+XML_RESULTS_START = ('<?xml version="1.0" encoding="utf-8"?>\n'
+                     '<sparql xmlns="http://www.w3.org/2005/sparql-results#">\n<head>')
+"""How SPARQL XML results begin (here and in :mod:`poli_kg.store.solutions`)."""
+
+
+def xml_literal_start(language: str | None, datatype: str) -> str:
+    """The start tag of a literal in SPARQL XML results (``xml:lang``, else ``datatype``
+    unless it is xsd:string)."""
+    if language:
+        return f"<literal xml:lang={quoteattr(language)}>"
+    return "<literal>" if datatype == XSD_STRING else f"<literal datatype={quoteattr(datatype)}>"
+
+
 def _xml_term(term: Term) -> str:
     """A term in the SPARQL Query Results XML format."""
     kind = term[0]
@@ -270,13 +284,7 @@ def _xml_term(term: Term) -> str:
     if kind == "bnode":
         return f"<bnode>{xml_escape(term[1])}</bnode>"
     if kind == "literal":
-        if term[3]:
-            attr = f" xml:lang={quoteattr(term[3])}"
-        elif term[2] != XSD_STRING:
-            attr = f" datatype={quoteattr(term[2])}"
-        else:
-            attr = ""
-        return f"<literal{attr}>{xml_escape(term[1])}</literal>"
+        return f"{xml_literal_start(term[3], term[2])}{xml_escape(term[1])}</literal>"
     return (f"<triple><subject>{_xml_term(term[1])}</subject>"
             f"<predicate>{_xml_term(term[2])}</predicate>"
             f"<object>{_xml_term(term[3])}</object></triple>")
@@ -284,8 +292,7 @@ def _xml_term(term: Term) -> str:
 
 def _results_xml(raw: RawResult) -> bytes:
     """SPARQL Query Results XML."""
-    out = ['<?xml version="1.0" encoding="utf-8"?>\n'
-           '<sparql xmlns="http://www.w3.org/2005/sparql-results#">\n<head>']
+    out = [XML_RESULTS_START]
     if raw.boolean is not None:
         out.append(f"</head>\n<boolean>{'true' if raw.boolean else 'false'}</boolean>\n</sparql>\n")
         return "".join(out).encode()

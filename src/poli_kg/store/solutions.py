@@ -33,12 +33,14 @@ import csv
 import io
 import re
 from typing import Any
+from xml.sax.saxutils import escape as xml_escape
 from xml.sax.saxutils import quoteattr
 
 import pyoxigraph as ox
 
 from poli_kg.store.results import (
-    CSV, SPARQL_RESULTS_JSON, SPARQL_RESULTS_XML, TSV, XSD_STRING, take,
+    CSV, SPARQL_RESULTS_JSON, SPARQL_RESULTS_XML, TSV, XML_RESULTS_START, take,
+    xml_literal_start,
 )
 
 __all__ = ["write_solutions"]
@@ -200,19 +202,6 @@ def _bare_elsewhere(tsv: bytes) -> bool:
 
 # -- written here ------------------------------------------------------------------------
 
-def _xml_text(value: str) -> str:
-    """``value`` escaped as XML text, as :func:`xml.sax.saxutils.escape` does."""
-    return value.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
-
-
-def _literal_start(term: ox.Literal) -> str:
-    """A literal's start tag (as :func:`poli_kg.store.results._xml_term` writes it)."""
-    if term.language:
-        return f"<literal xml:lang={quoteattr(term.language)}>"
-    datatype = term.datatype.value
-    return "<literal>" if datatype == XSD_STRING else f"<literal datatype={quoteattr(datatype)}>"
-
-
 def _xml_term(term: Any, starts: dict[str, str]) -> str:
     """A pyoxigraph term in the SPARQL Query Results XML format, as
     :func:`poli_kg.store.results._xml_term` writes its neutral term; ``starts`` remembers the
@@ -222,19 +211,15 @@ def _xml_term(term: Any, starts: dict[str, str]) -> str:
         key = term.language or term.datatype.value  # (a datatype IRI is never a language)
         start = starts.get(key)
         if start is None:
-            start = starts[key] = _literal_start(term)
-        return start + _xml_text(term.value) + "</literal>"
+            start = starts[key] = xml_literal_start(term.language, term.datatype.value)
+        return start + xml_escape(term.value) + "</literal>"
     if kind is ox.NamedNode:
-        return "<uri>" + _xml_text(term.value) + "</uri>"
+        return "<uri>" + xml_escape(term.value) + "</uri>"
     if kind is ox.BlankNode:
-        return "<bnode>" + _xml_text(term.value) + "</bnode>"
+        return "<bnode>" + xml_escape(term.value) + "</bnode>"
     return (f"<triple><subject>{_xml_term(term.subject, starts)}</subject>"
             f"<predicate>{_xml_term(term.predicate, starts)}</predicate>"
             f"<object>{_xml_term(term.object, starts)}</object></triple>")
-
-
-_XML_START = ('<?xml version="1.0" encoding="utf-8"?>\n'
-              '<sparql xmlns="http://www.w3.org/2005/sparql-results#">\n<head>')
 
 
 def _xml(solutions: ox.QuerySolutions, names: list[str],
@@ -247,7 +232,7 @@ def _xml(solutions: ox.QuerySolutions, names: list[str],
                                   for start, term in zip(opens, solution) if term is not None])
             + "</result>\n" for solution in taken]
     head = "".join(f"<variable name={quoteattr(name)}/>" for name in names)
-    body = "".join([_XML_START, head, "</head>\n<results>\n", *rows, "</results>\n</sparql>\n"])
+    body = "".join([XML_RESULTS_START, head, "</head>\n<results>\n", *rows, "</results>\n</sparql>\n"])
     return body.encode(), len(rows), truncated
 
 
