@@ -435,7 +435,7 @@ def run_size(size: int, args: argparse.Namespace, mix: list[Query]) -> dict:
             for name, s in per_query.items():
                 queries.setdefault(name, {})[endpoint.name] = {
                     "median": statistics.median(s.seconds), "n": len(s.seconds),
-                    "rows": s.rows, "timeouts": s.timeouts}
+                    "seconds": s.seconds, "rows": s.rows, "timeouts": s.timeouts}
         servers = {e.name: {"ready_s": e.ready_s, "after the mix": server_memory(e)}
                    for e in endpoints}
         for endpoint in endpoints:
