@@ -2,6 +2,7 @@
 
     python bench/flask_floor.py BUILD_DIR/store [--port 0] [--workers N] [--isolate]
                                 [--server gunicorn|granian]
+    python bench/flask_floor.py --forward SPARQL_URL [--port 0] [--server gunicorn|granian]
 
 A one-view Flask application behind gunicorn with the settings of ``poli-kg serve``
 (:func:`poli_kg.web.server.gunicorn_options`: gthread workers, 8 threads each, keep-alive), or
@@ -13,24 +14,29 @@ request thread, with it in a child process of the worker through poli-kg's execu
 (:mod:`poli_kg.store.executor`, the process boundary that makes a runaway query killable).
 No checks, no headers, no log.  Beside the bare server and poli-kg (``bench/nginx.py``) it
 tells what Flask and the application server cost alone, and what the process boundary adds.
+With ``--forward`` the view instead sends the request's form to another SPARQL endpoint
+(one kept-alive connection per thread) and answers its bytes unchanged: the least any Python
+server in front of a larger engine adds to each query (``bench/virtuoso_backend.py``).
 Prints ``poli-kg serving URL`` once it serves, like ``poli-kg serve``.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import os
-import socket
 import sys
+import threading
+import urllib.parse
 
 import pyoxigraph as ox
 from flask import Flask, Response, request
 
 from poli_kg.store.executor import Executor
-from poli_kg.web.server import THREADS, Server, default_workers, gunicorn_options
+from poli_kg.web.server import THREADS, Server, default_workers, free_port, gunicorn_options
 
 RESULTS_JSON = "application/sparql-results+json"
-STORE_ENV, ISOLATE_ENV = "FLOOR_STORE", "FLOOR_ISOLATE"
+STORE_ENV, ISOLATE_ENV, FORWARD_ENV = "FLOOR_STORE", "FLOOR_ISOLATE", "FLOOR_FORWARD"
 """How granian's workers, which import the application anew, learn its arguments."""
 
 
@@ -68,27 +74,50 @@ def floor_app(folder: str, isolate: bool) -> Flask:
     return app
 
 
+def forward_app(url: str) -> Flask:
+    """The one-view application that forwards every query to the endpoint ``url``."""
+    app = Flask(__name__)
+    split = urllib.parse.urlsplit(url)
+    connections = threading.local()
+
+    @app.post("/sparql")
+    def sparql() -> Response:
+        connection = getattr(connections, "upstream", None)
+        if connection is None:
+            connection = connections.upstream = http.client.HTTPConnection(
+                split.hostname, split.port, timeout=60)
+        connection.request("POST", split.path, request.get_data(), {
+            "Content-Type": request.content_type or "", "Accept": RESULTS_JSON})
+        answer = connection.getresponse()
+        return Response(answer.read(), answer.status,
+                        content_type=answer.getheader("Content-Type"))
+
+    @app.get("/healthz")
+    def healthz() -> Response:
+        return Response(b"{}", content_type="application/json")
+
+    return app
+
+
 def app_from_environment() -> Flask:
-    """:func:`floor_app` with the arguments in the environment (granian's factory)."""
+    """:func:`floor_app` or :func:`forward_app` with the arguments in the environment
+    (granian's factory)."""
+    if os.environ.get(FORWARD_ENV):
+        return forward_app(os.environ[FORWARD_ENV])
     return floor_app(os.environ[STORE_ENV], os.environ.get(ISOLATE_ENV) == "1")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def serve_granian(folder: str, isolate: bool, port: int, workers: int | None) -> None:
+def serve_granian(args: argparse.Namespace) -> None:
     from granian import Granian
     from granian.constants import Interfaces
 
-    os.environ.update({STORE_ENV: folder, ISOLATE_ENV: "1" if isolate else "0"})
+    os.environ.update({STORE_ENV: args.store or "", ISOLATE_ENV: "1" if args.isolate else "0",
+                       FORWARD_ENV: args.forward or ""})
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    port = port or free_port()  # granian cannot say which port 0 became
+    port = args.port or free_port("127.0.0.1")
     print(f"poli-kg serving http://127.0.0.1:{port}/", flush=True)
     Granian("flask_floor:app_from_environment", address="127.0.0.1", port=port,
-            interface=Interfaces.WSGI, factory=True, workers=workers or default_workers(),
+            interface=Interfaces.WSGI, factory=True, workers=args.workers or default_workers(),
             blocking_threads=THREADS, log_enabled=False).serve()
 
 
@@ -96,12 +125,16 @@ class FloorServer(Server):
     """gunicorn with ``poli-kg serve``'s settings, serving :func:`floor_app`."""
 
     def load(self) -> Flask:
+        if self.app_config["forward"]:
+            return forward_app(self.app_config["forward"])
         return floor_app(self.app_config["folder"], self.app_config["isolate"])
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("store", help="an Oxigraph store folder (BUILD_DIR/store)")
+    parser.add_argument("store", nargs="?", help="an Oxigraph store folder (BUILD_DIR/store)")
+    parser.add_argument("--forward", metavar="SPARQL_URL",
+                        help="forward every query to this endpoint instead")
     parser.add_argument("--port", type=int, default=0, help="0: any free port")
     parser.add_argument("--workers", type=int, default=None,
                         help="gunicorn workers (default: as poli-kg serve)")
@@ -109,12 +142,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="run each query in a child process (poli-kg's executor)")
     parser.add_argument("--server", choices=("gunicorn", "granian"), default="gunicorn")
     args = parser.parse_args(argv)
+    if not args.store and not args.forward:
+        parser.error("give a store folder or --forward SPARQL_URL")
     if args.server == "granian":
-        serve_granian(args.store, args.isolate, args.port, args.workers)
+        serve_granian(args)
         return 0
     options = gunicorn_options("127.0.0.1", args.port, 30.0, args.workers)
     del options["worker_exit"]  # no poli-kg store to close
-    FloorServer({"folder": args.store, "isolate": args.isolate}, options).run()
+    FloorServer({"folder": args.store, "isolate": args.isolate, "forward": args.forward},
+                options).run()
     return 0
 
 

@@ -16,9 +16,11 @@ Over ``bench/out/build-SIZE/public`` (the project's build plus SIZE generated tr
    query is sent to nginx twice: the second answer must come from its cache
    (``X-Cache-Status: HIT``; the table says how many did).
 2. **Small SELECT, no cache** (target ≥ 0.8× bare pyoxigraph): poli-kg with its result cache
-   off (``QUERY_CACHE_MB=0``, ``bench/query.py``'s "poli-kg, no cache"; gunicorn's default
-   workers) beside ``bench/oxigraph_server.py`` over the same store; wrk POSTs the labels of
-   one cluster.  Four more servers show where the difference goes (``bench/flask_floor.py``):
+   off (``QUERY_CACHE_MB=0``, ``bench/query.py``'s "poli-kg, no cache"; the default workers)
+   on each application server ``poli-kg serve`` offers (``--server gunicorn``, the default,
+   and ``--server granian``) beside ``bench/oxigraph_server.py`` over the same store; wrk POSTs
+   the labels of one cluster.  Four more servers show where the difference goes
+   (``bench/flask_floor.py``):
    a one-view Flask application on gunicorn with poli-kg's settings, and on granian, that runs
    the query in the request thread (what Flask and the application server cost), and the same
    running it in a child process through poli-kg's executor (what the process boundary of a
@@ -58,6 +60,7 @@ from tests.support.nginx import Nginx, find_executable  # noqa: E402
 from tests.support.virtuoso import find_executable as find_virtuoso  # noqa: E402
 
 NGINX = "poli-kg via nginx (cache)"
+ON_GRANIAN = "poli-kg on granian, no cache"
 BARE = "bare pyoxigraph"
 FLOORS = {(server, isolate): f"Flask on {server}, query in "
           + ("a child process" if isolate else "the thread")
@@ -65,7 +68,8 @@ FLOORS = {(server, isolate): f"Flask on {server}, query in "
 VIRTUOSO = "Virtuoso"
 TARGETS = (
     ("query mix, repeated (GET)", NGINX, VIRTUOSO, 10.0),
-    ("small SELECT, no cache (POST)", NO_CACHE, BARE, 0.8),
+    ("small SELECT, no cache (POST), gunicorn", NO_CACHE, BARE, 0.8),
+    ("small SELECT, no cache (POST), granian", ON_GRANIAN, BARE, 0.8),
 )
 
 
@@ -203,10 +207,13 @@ def small_select(build: Path, work: Path, args: argparse.Namespace) -> dict:
         ours = start(NO_CACHE, lambda: poli_kg_server(NO_CACHE, build, work / "no-cache",
                                                       "oxigraph", args.timeout, cache=False),
                      stack)
+        granian = start(ON_GRANIAN, lambda: poli_kg_server(
+            ON_GRANIAN, build, work / "granian", "oxigraph", args.timeout, cache=False,
+            application_server="granian"), stack)
         bare = start(BARE, lambda: bare_oxigraph_server(build), stack)
         floors = [start(name, lambda n=name, s=server, i=isolate: floor_server(n, build, s, i),
                         stack) for (server, isolate), name in FLOORS.items()]
-        medians = median_runs([ours, bare, *floors], script, args)
+        medians = median_runs([ours, granian, bare, *floors], script, args)
     return {"servers": {name: figures(r) for name, r in medians.items()}}
 
 

@@ -150,13 +150,14 @@ class Endpoint:
 
 
 def poli_kg_server(name: str, build: Path, logs: Path, store: str, timeout: float,
-                   cache: bool) -> Endpoint:
+                   cache: bool, application_server: str = "gunicorn") -> Endpoint:
     logs.mkdir(parents=True, exist_ok=True)
     config = {"QUERY_MEMORY_MB": str(QUERY_MEMORY_MB)}
     if not cache:
         config["QUERY_CACHE_MB"] = "0"
     server = Server(build, logs, "--store", store, "--query-timeout", f"{timeout:g}",
-                    "--max-results", "10000000", config=config)
+                    "--max-results", "10000000", "--server", application_server,
+                    config=config)
     return Endpoint(name, server.url + "/sparql", server.stop, server.process.pid)
 
 

@@ -224,13 +224,14 @@ def targets(builds: list[dict], queries: dict, serve: list[dict], extra: dict) -
         if store in mix:
             embedded_targets(add, largest, store, label)
     backend = extra["backend"]["mix"]
-    for key in ("p50", "p95"):
-        ratio = backend[virtuoso_backend.ON_VIRTUOSO][key] / backend["Virtuoso"][key]
-        add(f"mix {key} through poli-kg on Virtuoso ≤ {virtuoso_backend.TARGET:g}× "
-            f"Virtuoso ({extra['backend']['triples']:,} triples)",
-            f"{ratio:.2f}× ({backend[virtuoso_backend.ON_VIRTUOSO][key] * 1000:,.1f} vs "
-            f"{backend['Virtuoso'][key] * 1000:,.1f} ms)", ratio <= virtuoso_backend.TARGET,
-            margin(ratio, virtuoso_backend.TARGET, higher_is_better=False))
+    for ours in (virtuoso_backend.ON_VIRTUOSO, virtuoso_backend.ON_GRANIAN):
+        for key in ("p50", "p95"):
+            ratio = backend[ours][key] / backend["Virtuoso"][key]
+            add(f"mix {key} through {ours} ≤ {virtuoso_backend.TARGET:g}× "
+                f"Virtuoso ({extra['backend']['triples']:,} triples)",
+                f"{ratio:.2f}× ({backend[ours][key] * 1000:,.1f} vs "
+                f"{backend['Virtuoso'][key] * 1000:,.1f} ms)", ratio <= virtuoso_backend.TARGET,
+                margin(ratio, virtuoso_backend.TARGET, higher_is_better=False))
     servers = {**extra["nginx"]["mix"]["servers"], **extra["nginx"]["small"]["servers"]}
     for label, ours_name, reference, target in nginx.TARGETS:
         ratio = servers[ours_name]["rps"] / servers[reference]["rps"]

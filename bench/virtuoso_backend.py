@@ -35,7 +35,11 @@ default ``REMOTE_DATASET=explicit``.  It sends the query mix (the competency que
   store's answers are never cached): its overhead is the endpoint, reading Virtuoso's answer
   and writing it again (without graph-level security its check fails, and it sends the
   dataset);
-* **poli-kg on Virtuoso, explicit dataset**: the same with ``REMOTE_DATASET=explicit``.
+* **poli-kg on Virtuoso, explicit dataset**: the same with ``REMOTE_DATASET=explicit``;
+* **poli-kg on Virtuoso, granian**: the first on ``poli-kg serve --server granian``;
+* **Flask forwarding to Virtuoso**, on gunicorn and on granian (``bench/flask_floor.py
+  --forward``): a one-view application that sends the form to Virtuoso and answers its bytes
+  unchanged — the floor, what any Python server between the client and Virtuoso adds.
 
 Latency is measured as in ``bench/query.py`` (one client, the servers taking turns query by
 query, one warm-up, ``--reps`` runs; the mix's p50/p95 weigh each query the same), and the
@@ -54,12 +58,15 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from contextlib import ExitStack
+import time
+import urllib.request
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
 from query import (OUT, SMALL_SELECT, Endpoint, Query, ensure_build, measure_latency, ms,
-                   poli_kg_server, query_mix, virtuoso_server, weighted_percentile)
+                   poli_kg_server, query_mix, script_server, virtuoso_server,
+                   weighted_percentile)
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -73,6 +80,8 @@ GRAPHS = [f"https://w3id.org/poli-kg/graph/{name}"
 """The build's named graphs: the dataset poli-kg's backend sends with every query."""
 BARE, DATASET = "Virtuoso", "Virtuoso, explicit dataset"
 ON_VIRTUOSO, ON_VIRTUOSO_EXPLICIT = "poli-kg on Virtuoso", "poli-kg on Virtuoso, explicit dataset"
+ON_GRANIAN = "poli-kg on Virtuoso, granian"
+FLOORS = {server: f"Flask forwarding to Virtuoso, {server}" for server in ("gunicorn", "granian")}
 TARGET = 1.3
 """At most this many times bare Virtuoso's p50 and p95 (issue: the larger-engine path)."""
 
@@ -135,18 +144,36 @@ def start(build: Path, work: Path, args: argparse.Namespace,
     dataset = DatasetEndpoint(DATASET, bare.url, lambda: None, bare.pid,
                               pragmas=dataset_pragmas(GRAPHS))
     endpoints: list[Endpoint] = [bare, dataset]
-    for name, mode in ((ON_VIRTUOSO, "store"), (ON_VIRTUOSO_EXPLICIT, "explicit")):
+    for name, mode, server in ((ON_VIRTUOSO, "store", "gunicorn"),
+                               (ON_VIRTUOSO_EXPLICIT, "explicit", "gunicorn"),
+                               (ON_GRANIAN, "store", "granian")):
         os.environ[DATASET_ENV] = mode  # the server reads its settings from the environment
         try:
-            ours = poli_kg_server(name, build, work / mode, "sparql:" + bare.url, args.timeout,
-                                  cache=True)
+            ours = poli_kg_server(name, build, work / name, "sparql:" + bare.url, args.timeout,
+                                  cache=True, application_server=server)
         finally:
             del os.environ[DATASET_ENV]
         stack.callback(ours.stop)
         endpoints.append(ours)
+    for server, name in FLOORS.items():
+        floor = script_server(name, [sys.executable, str(HERE / "flask_floor.py"), "--forward",
+                                     bare.url, "--server", server], "poli-kg serving", "sparql")
+        stack.callback(floor.stop)
+        wait_healthy(floor)
+        endpoints.append(floor)
     for endpoint in endpoints:
         stack.callback(endpoint.close)
     return endpoints
+
+
+def wait_healthy(endpoint: Endpoint) -> None:
+    """Wait until the endpoint's server answers (granian prints its address before its workers
+    listen)."""
+    health = endpoint.url.removesuffix("sparql") + "healthz"
+    for _ in range(100):
+        with suppress(OSError), urllib.request.urlopen(health, timeout=5):
+            return
+        time.sleep(0.1)
 
 
 def bench(args: argparse.Namespace) -> int:

@@ -133,7 +133,7 @@ class ServerProcess:
                 try:
                     if requests.get(url + "/healthz", timeout=5).status_code == 200:
                         return url
-                except requests.ConnectionError:
+                except requests.RequestException:  # not listening yet, or not answering yet
                     pass
             time.sleep(0.1)
         self.stop()
@@ -141,7 +141,7 @@ class ServerProcess:
 
     @property
     def pid(self) -> int:
-        """The gunicorn master's process id."""
+        """The id of the server's main process (gunicorn's or granian's master)."""
         return self.process.pid
 
     def stop(self) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-import poli_kg
+import poli_kg.web
 from poli_kg import cli
 
 FIXTURES = Path(__file__).resolve().parent / "data" / "build"
@@ -175,13 +175,14 @@ def test_serve_builds_then_runs_server(project, tmp_path, monkeypatch):
     fake = types.ModuleType("poli_kg.web.server")
     fake.run = lambda **kwargs: calls.append(kwargs)
     monkeypatch.setitem(sys.modules, "poli_kg.web.server", fake)
-    monkeypatch.setattr(poli_kg, "server", fake, raising=False)
+    monkeypatch.setattr(poli_kg.web, "server", fake, raising=False)
     out = tmp_path / "public"
     code = cli.main(["serve", "--project", str(project), "--out", str(out), "--port", "8123",
                      "--query-timeout", "5", "--max-results", "50", "--workers", "2"])
     assert code == 0
     assert calls == [{"build_dir": out, "host": "127.0.0.1", "port": 8123, "query_timeout": 5.0,
-                      "max_results": 50, "store": "oxigraph", "workers": 2}]
+                      "max_results": 50, "store": "oxigraph", "workers": 2,
+                      "server": "gunicorn"}]
     assert (out / "build.json").is_file()
 
 

@@ -5,8 +5,8 @@ with quick ones.
 How each fault is made (real processes throughout: ``poli-kg build`` and the production
 server, on a copy of the project in a temporary folder):
 
-* **a worker killed mid-request** — ``SIGKILL`` to the gunicorn worker whose query process
-  is busy with a runaway query;
+* **a worker killed mid-request** — ``SIGKILL`` to the worker (gunicorn's or granian's) whose
+  query process is busy with a runaway query;
 * **a corrupt or half-written input** — a data file truncated in the middle of a statement,
   one with a stray token, one not in UTF-8;
 * **a full disk** — the build runs with ``RLIMIT_FSIZE`` (``setrlimit``, no privileges
@@ -124,8 +124,10 @@ def add_a_comment(project: Path) -> str:
 
 # ------------------------------------------------------------------------- a killed worker
 
-def test_a_worker_killed_mid_request_is_replaced(sparql_build_dir, tmp_path):
-    server = ServerProcess(sparql_build_dir, tmp_path, "--workers", "2", "--query-timeout", "60")
+@pytest.mark.parametrize("application_server", ["gunicorn", "granian"])
+def test_a_worker_killed_mid_request_is_replaced(sparql_build_dir, tmp_path, application_server):
+    server = ServerProcess(sparql_build_dir, tmp_path, "--workers", "2", "--query-timeout", "60",
+                           "--server", application_server)
     try:
         workers = wait_for_workers(server, 2)
         outcome: dict[str, object] = {}

@@ -76,16 +76,18 @@ def nginx_executable() -> str:
 
 @pytest.fixture(scope="module")
 def deployment(nginx_executable, sparql_build_dir, tmp_path_factory):
-    """nginx on a free port in front of two backends over the session's build."""
+    """nginx on a free port in front of two backends over the session's build: one on each
+    application server ``poli-kg serve`` offers, so that every test here passes through both."""
     port = free_port()
     backends: list[ServerProcess] = []
     try:
         with pytest.MonkeyPatch.context() as env:
             # The public URL, as in production (deploy/README.md): nginx passes Host, no port.
             env.setenv("POLI_KG_PUBLIC_URL", f"http://127.0.0.1:{port}/")
-            for _ in range(2):
+            for server in ("gunicorn", "granian"):
                 backends.append(ServerProcess(sparql_build_dir, tmp_path_factory.mktemp("backend"),
-                                              "--workers", "1", "--query-timeout", "10"))
+                                              "--workers", "1", "--query-timeout", "10",
+                                              "--server", server))
         ports = [port_of(backend.url) for backend in backends]
         with Nginx(tmp_path_factory.mktemp("nginx"), ports, port=port,
                    executable=nginx_executable) as proxy:

@@ -219,12 +219,15 @@ def test_comunica_construct(live_server):
 
 # -- safety on the real server, every backend ------------------------------------------
 
-@pytest.fixture(scope="module", params=["oxigraph", "oxigraph-memory", "memory"])
+@pytest.fixture(scope="module",
+                params=["oxigraph", "oxigraph-memory", "memory", "oxigraph on granian"])
 def backend_server(request, start_server, live_server):
-    """A real server per backend (the shared live_server for oxigraph)."""
+    """A real server per backend (the shared live_server for oxigraph), and on granian."""
     if request.param == "oxigraph":
         return live_server
-    return start_server("--workers", "1", "--store", request.param, "--query-timeout", "10").url
+    store, _, server = request.param.partition(" on ")
+    return start_server("--workers", "1", "--store", store, "--query-timeout", "10",
+                        "--server", server or "gunicorn").url
 
 
 def test_nothing_is_fetched(backend_server, tcp_listener):
@@ -273,8 +276,9 @@ def busy_processes(root: int, seconds: float = 1.0, threshold: float = 25.0) -> 
     return busy
 
 
-def test_runaway_query_is_killed(start_server):
-    server = start_server("--workers", "1", "--query-timeout", "2")
+@pytest.mark.parametrize("application_server", ["gunicorn", "granian"])
+def test_runaway_query_is_killed(start_server, application_server):
+    server = start_server("--workers", "1", "--query-timeout", "2", "--server", application_server)
     url = f"{server.url}/sparql"
     start = time.monotonic()
     response = requests.get(url, params={"query": RUNAWAY}, timeout=30)
@@ -296,8 +300,9 @@ def test_runaway_query_is_killed(start_server):
     assert len(tree) <= 1 + 8  # one worker and at most one query process per request thread
 
 
-def test_stopping_the_server_leaves_no_process(start_server):
-    server = start_server("--workers", "2", "--query-timeout", "5")
+@pytest.mark.parametrize("application_server", ["gunicorn", "granian"])
+def test_stopping_the_server_leaves_no_process(start_server, application_server):
+    server = start_server("--workers", "2", "--query-timeout", "5", "--server", application_server)
     with ThreadPoolExecutor(max_workers=8) as pool:  # several request threads: several query processes
         list(pool.map(lambda _: requests.get(f"{server.url}/sparql", params={"query": BY_GRAPH},
                                              timeout=30), range(32)))

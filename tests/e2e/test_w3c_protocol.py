@@ -202,11 +202,14 @@ def check_refused(answer: Answer, reason: str, where: str) -> None:
     assert reason in answer.body.decode("utf-8"), (where, answer.body[:500])
 
 
-@pytest.fixture(scope="module")
-def suite(live_server):
+@pytest.fixture(scope="module", params=["gunicorn", "granian"])
+def suite(request, live_server, start_server):
+    """The server under test: the shared one (gunicorn), and one on granian."""
     if not TESTS:
         skip_or_fail(f"the W3C protocol suite is not in {SUITE} (../shared/reference)")
-    return live_server
+    if request.param == "gunicorn":
+        return live_server
+    return start_server("--workers", "1", "--query-timeout", "10", "--server", "granian").url
 
 
 def test_the_suite_is_there():

@@ -285,7 +285,10 @@ def test_an_internal_error_reveals_nothing(sparql_build_dir):
         application.extensions["poli_kg.store"].close()
 
 
-def test_the_real_server_names_no_software(live_server):
+@pytest.mark.parametrize("application_server", ["gunicorn", "granian"])
+def test_the_real_server_names_no_software(live_server, start_server, application_server):
+    if application_server == "granian":
+        live_server = start_server("--workers", "1", "--server", application_server).url
     for path in ("/", "/nowhere", "/sparql?query=SELEKT", "/static/vendor/"):
         response = requests.get(live_server + path, timeout=10)
         assert response.headers["Server"] == "poli-kg", path

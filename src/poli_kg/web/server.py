@@ -1,9 +1,12 @@
-"""Serve the application with gunicorn (threaded workers), programmatically.
+"""Serve the application with gunicorn (threaded workers) or granian, programmatically.
 
 ``poli-kg serve`` calls :func:`run`; ``python -m poli_kg.web.server --help`` does the same
 from a shell.  Each worker process runs ``threads`` request threads; a request
 thread runs its query in an idle query child process of its worker (see
-:mod:`poli_kg.store.executor`).  ``port=0`` binds a
+:mod:`poli_kg.store.executor`).  Either server creates the application once and forks its
+workers from it (what the rate limiter's shared table and the in-memory stores rely on).
+gunicorn is the default; granian (written in Rust) spends about a third less CPU on a
+request, which is what small queries cost most (``bench/nginx.py``).  ``port=0`` binds a
 free port; the banner printed when the server is ready names the real one::
 
     poli-kg serving http://127.0.0.1:8000/ (SPARQL endpoint: http://127.0.0.1:8000/sparql)
@@ -13,14 +16,16 @@ from __future__ import annotations
 
 import argparse
 import logging
+import multiprocessing
 import os
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import gunicorn.http.wsgi
-from flask import Flask
+from flask import Flask, Response
 from gunicorn.app.base import BaseApplication
 
 from poli_kg.store import BACKEND_FORMS, BACKENDS, Store
@@ -29,6 +34,8 @@ from poli_kg.web.base.settings import DEFAULTS
 
 THREADS = 8
 """Request threads per worker."""
+SERVERS = ("gunicorn", "granian")
+"""The application servers :func:`run` can serve with (the first is the default)."""
 MIN_WORKERS, MAX_WORKERS = 2, 4
 SERVER_NAME = "poli-kg"
 """The ``Server`` header (gunicorn would send ``gunicorn``, and its version in the WSGI environ)."""
@@ -46,12 +53,16 @@ def default_workers() -> int:
     return max(MIN_WORKERS, min(os.cpu_count() or 1, MAX_WORKERS))
 
 
+def announce(host: str, port: int) -> None:
+    """Print the banner: where the server listens."""
+    root = f"http://{host}:{port}/"
+    print(f"poli-kg serving {root} (SPARQL endpoint: {root}sparql)", flush=True)
+
+
 def when_ready(server: Any) -> None:
     """gunicorn hook: print where the server listens (the real port when port=0)."""
     for listener in server.LISTENERS:
-        host, port = listener.sock.getsockname()[:2]
-        root = f"http://{host}:{port}/"
-        print(f"poli-kg serving {root} (SPARQL endpoint: {root}sparql)", flush=True)
+        announce(*listener.sock.getsockname()[:2])
 
 
 def worker_exit(server: Any, worker: Any) -> None:
@@ -129,10 +140,13 @@ def run(
     max_results: int = DEFAULTS["MAX_RESULTS"],
     store: str = DEFAULTS["STORE"],
     workers: int | None = None,
+    server: str = SERVERS[0],
 ) -> None:
-    """Serve the build in ``build_dir`` on ``host:port`` until interrupted."""
+    """Serve the build in ``build_dir`` on ``host:port`` with ``server`` until interrupted."""
     if store in BACKENDS and not Path(build_dir).is_dir():
         raise FileNotFoundError(f"{build_dir} does not exist: run 'poli-kg build' first")
+    if server not in SERVERS:
+        raise ValueError(f"unknown server {server!r}: {' or '.join(SERVERS)}")
     configure_logging()
     app_config = {
         "BUILD_DIR": os.fspath(build_dir),
@@ -140,7 +154,63 @@ def run(
         "QUERY_TIMEOUT": query_timeout,
         "MAX_RESULTS": max_results,
     }
-    Server(app_config, gunicorn_options(host, port, query_timeout, workers)).run()
+    if server == "granian":
+        serve_granian(create_app(app_config), host, port, query_timeout, workers)
+    else:
+        Server(app_config, gunicorn_options(host, port, query_timeout, workers)).run()
+
+
+# ---------------------------------------------------------------------------------- granian
+
+def name_the_server(response: Response) -> Response:
+    """granian names itself in a ``Server`` header unless the application sends one."""
+    response.headers["Server"] = SERVER_NAME
+    return response
+
+
+def free_port(host: str) -> int:
+    """A port free on ``host`` now (granian cannot tell which port 0 became)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def notify_systemd() -> None:
+    """Tell systemd that the service is ready, in a ``Type=notify`` unit (gunicorn does so
+    itself; granian does not)."""
+    address = os.environ.get("NOTIFY_SOCKET", "")
+    if not address:
+        return
+    if address.startswith("@"):  # an abstract socket
+        address = "\0" + address[1:]
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.connect(address)
+        sock.sendall(b"READY=1")
+
+
+def serve_granian(app: Flask, host: str, port: int, query_timeout: float,
+                  workers: int | None) -> None:
+    """granian's workers, forked from this process, serving ``app``."""
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    app.after_request(name_the_server)
+    port = port or free_port(host)
+    # Forked, not spawned: the workers share the application created here, as gunicorn's do.
+    # No thread of ours may run while they fork: a lock it held would stay locked in a worker.
+    multiprocessing.set_start_method("fork", force=True)
+    server = Granian(
+        "poli_kg.web:create_app", address=host, port=port, interface=Interfaces.WSGI,
+        workers=workers or default_workers(), blocking_threads=THREADS,
+        # A query process dies with the request thread that forked it: keep idle threads long.
+        blocking_threads_idle_timeout=600,
+        workers_kill_timeout=int(query_timeout) + 5,
+        respawn_failed_workers=True,  # a worker that dies is replaced, as gunicorn does
+        log_access=False,  # the application writes JSON access lines
+    )
+    server.on_startup(lambda: announce(host, port))  # once it listens, before the workers start
+    server.on_startup(notify_systemd)
+    server.serve(target_loader=lambda: app, wrap_loader=False)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -157,9 +227,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--store", default=DEFAULTS["STORE"], help=" | ".join(BACKEND_FORMS))
     parser.add_argument("--workers", type=int, default=None,
                         help=f"worker processes (default: one per core, {MIN_WORKERS} to {MAX_WORKERS})")
+    parser.add_argument("--server", choices=SERVERS, default=SERVERS[0],
+                        help="application server (default: %(default)s)")
     args = parser.parse_args(argv)
     run(args.build_dir, host=args.host, port=args.port, query_timeout=args.query_timeout,
-        max_results=args.max_results, store=args.store, workers=args.workers)
+        max_results=args.max_results, store=args.store, workers=args.workers,
+        server=args.server)
 
 
 if __name__ == "__main__":
