@@ -41,7 +41,6 @@ import argparse
 import json
 import sys
 import tempfile
-import time
 import urllib.parse
 import urllib.request
 from contextlib import ExitStack, suppress
@@ -53,6 +52,7 @@ from load import Server, WrkResult, lua_script, run_wrk
 from query import (
     FORM, NO_CACHE, OUT, RESULTS, ROOT, SMALL_SELECT, Endpoint, bare_oxigraph_server,
     ensure_build, poli_kg_server, query_mix, script_server, settle, virtuoso_server,
+    wait_healthy,
 )
 
 sys.path.insert(0, str(ROOT))
@@ -95,11 +95,7 @@ def floor_server(name: str, build: Path, server: str, isolate: bool) -> Endpoint
     command = [sys.executable, str(Path(__file__).with_name("flask_floor.py")),
                str(build / "store"), "--server", server, *(["--isolate"] if isolate else [])]
     endpoint = script_server(name, command, "poli-kg serving", "sparql")
-    health = endpoint.url.removesuffix("sparql") + "healthz"
-    for _ in range(100):  # granian prints its address before its workers listen
-        with suppress(OSError), urllib.request.urlopen(health, timeout=5):
-            break
-        time.sleep(0.1)
+    wait_healthy(endpoint)
     return endpoint
 
 

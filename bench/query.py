@@ -59,6 +59,7 @@ import sys
 import tempfile
 import time
 import urllib.parse
+import urllib.request
 from collections.abc import Callable
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
@@ -177,6 +178,16 @@ def script_server(name: str, command: list[str], banner: str, url_suffix: str = 
         process.wait(timeout=30)
 
     return Endpoint(name, line[len(banner) + 1:].split()[0] + url_suffix, stop, process.pid)
+
+
+def wait_healthy(endpoint: Endpoint) -> None:
+    """Wait until the endpoint's server answers (granian prints its address before its workers
+    listen)."""
+    health = endpoint.url.removesuffix("sparql") + "healthz"
+    for _ in range(100):
+        with suppress(OSError), urllib.request.urlopen(health, timeout=5):
+            return
+        time.sleep(0.1)
 
 
 def bare_oxigraph_server(build: Path) -> Endpoint:

@@ -58,14 +58,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
-from contextlib import ExitStack, suppress
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
 from query import (OUT, SMALL_SELECT, Endpoint, Query, ensure_build, measure_latency, ms,
-                   poli_kg_server, query_mix, script_server, virtuoso_server,
+                   poli_kg_server, query_mix, script_server, virtuoso_server, wait_healthy,
                    weighted_percentile)
 
 HERE = Path(__file__).resolve().parent
@@ -164,16 +162,6 @@ def start(build: Path, work: Path, args: argparse.Namespace,
     for endpoint in endpoints:
         stack.callback(endpoint.close)
     return endpoints
-
-
-def wait_healthy(endpoint: Endpoint) -> None:
-    """Wait until the endpoint's server answers (granian prints its address before its workers
-    listen)."""
-    health = endpoint.url.removesuffix("sparql") + "healthz"
-    for _ in range(100):
-        with suppress(OSError), urllib.request.urlopen(health, timeout=5):
-            return
-        time.sleep(0.1)
 
 
 def bench(args: argparse.Namespace) -> int:
