@@ -9,7 +9,8 @@
 3. how soon ``poli-kg serve`` answers a query when the build is cached (the real graph), and
    how soon the server alone answers on the largest build;
 4. ``bench/plans.py``: every query of the mix on pyoxigraph and Virtuoso at the largest size,
-   with the engines' plans of the slowest;
+   with the engines' plans of the slowest; ``bench/rollups.py``: the slowest aggregate over the
+   statistics computed by the query and precomputed at build time;
 5. ``bench/virtuoso_backend.py bench``: the mix through poli-kg on a Virtuoso backend beside
    Virtuoso's own endpoint, at the largest size;
 6. ``bench/nginx.py``: repeated queries from nginx's cache against Virtuoso, and the small
@@ -52,10 +53,12 @@ import nginx  # noqa: E402
 import virtuoso_backend  # noqa: E402
 
 
-RECORD = {"plans": [], "backend": [], "nginx": [], "search": [], "lighthouse": ["--runs", "3"]}
+RECORD = {"plans": [], "rollups": [], "backend": [], "nginx": [], "search": [],
+          "lighthouse": ["--runs", "3"]}
 """Options of the other scripts in a full run (their defaults, and the median of three
 Lighthouse runs)."""
-QUICK = {"plans": ["--reps", "1", "--plans", "2"], "backend": ["--reps", "2", "--small", "10"],
+QUICK = {"plans": ["--reps", "1", "--plans", "2"], "rollups": ["--reps", "1"],
+         "backend": ["--reps", "2", "--small", "10"],
          "nginx": ["--rounds", "1", "--duration", "3"], "search": ["--queries", "100"],
          "lighthouse": ["--runs", "1"]}
 """Options of the other scripts with ``--quick``."""
@@ -281,6 +284,8 @@ def main(argv: list[str] | None = None) -> int:
     options = QUICK if args.quick else RECORD
     plans_text, _ = run_script("plans.py", ["--size", largest, *options["plans"]],
                                OUT / "plans.json")
+    rollups_text, _ = run_script("rollups.py", ["--size", largest, *options["rollups"]],
+                                 OUT / "rollups.json")
     backend_text, backend = run_script("virtuoso_backend.py",
                                        ["bench", "--size", largest, *options["backend"]],
                                        OUT / "backend.json")
@@ -330,6 +335,12 @@ bare pyoxigraph server) and on Virtuoso, each rewritten query in its first form 
 plans of the slowest.
 
 {plans_text}
+
+## Aggregates computed at build time
+
+`bench/rollups.py` at the largest size: the slowest aggregate over the statistics answered by the query and from roll-ups a build stage would write (`docs/queries.md`, "Aggregates computed at build time").
+
+{rollups_text}
 
 ## The larger engine: poli-kg on Virtuoso
 
