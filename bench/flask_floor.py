@@ -80,17 +80,24 @@ def forward_app(url: str) -> Flask:
     split = urllib.parse.urlsplit(url)
     connections = threading.local()
 
+    def forward(connection: http.client.HTTPConnection) -> Response:
+        connection.request("POST", split.path, request.get_data(), {
+            "Content-Type": request.content_type or "", "Accept": RESULTS_JSON})
+        answer = connection.getresponse()
+        return Response(answer.read(), answer.status,
+                        content_type=answer.getheader("Content-Type"))
+
     @app.post("/sparql")
     def sparql() -> Response:
         connection = getattr(connections, "upstream", None)
         if connection is None:
             connection = connections.upstream = http.client.HTTPConnection(
                 split.hostname, split.port, timeout=60)
-        connection.request("POST", split.path, request.get_data(), {
-            "Content-Type": request.content_type or "", "Accept": RESULTS_JSON})
-        answer = connection.getresponse()
-        return Response(answer.read(), answer.status,
-                        content_type=answer.getheader("Content-Type"))
+        try:
+            return forward(connection)
+        except (http.client.HTTPException, ConnectionError):
+            connection.close()  # the endpoint closed a kept-alive connection: once more
+            return forward(connection)
 
     @app.get("/healthz")
     def healthz() -> Response:
