@@ -33,7 +33,8 @@ import pyoxigraph as ox
 from flask import Flask, Response, request
 
 from poli_kg.store.executor import Executor
-from poli_kg.web.server import THREADS, Server, default_workers, free_port, gunicorn_options
+from poli_kg.web.server import (SERVERS, THREADS, Server, default_workers, free_port,
+                                gunicorn_options)
 
 RESULTS_JSON = "application/sparql-results+json"
 STORE_ENV, ISOLATE_ENV, FORWARD_ENV = "FLOOR_STORE", "FLOOR_ISOLATE", "FLOOR_FORWARD"
@@ -54,9 +55,20 @@ class Answerer:
         return result.serialize(format=ox.QueryResultsFormat.JSON)
 
 
+def empty_app() -> Flask:
+    """A Flask application with only ``/healthz`` (what the bench waits for)."""
+    app = Flask(__name__)
+
+    @app.get("/healthz")
+    def healthz() -> Response:
+        return Response(b"{}", content_type="application/json")
+
+    return app
+
+
 def floor_app(folder: str, isolate: bool) -> Flask:
     """The one-view application."""
-    app = Flask(__name__)
+    app = empty_app()
     answerer = Answerer(folder)
     executor = Executor(lambda: Answerer(folder)) if isolate else None
 
@@ -67,16 +79,12 @@ def floor_app(folder: str, isolate: bool) -> Flask:
                 else executor.call("answer", (query,), timeout=30))
         return Response(body, content_type=RESULTS_JSON)
 
-    @app.get("/healthz")
-    def healthz() -> Response:
-        return Response(b"{}", content_type="application/json")
-
     return app
 
 
 def forward_app(url: str) -> Flask:
     """The one-view application that forwards every query to the endpoint ``url``."""
-    app = Flask(__name__)
+    app = empty_app()
     split = urllib.parse.urlsplit(url)
     connections = threading.local()
 
@@ -98,10 +106,6 @@ def forward_app(url: str) -> Flask:
         except (http.client.HTTPException, ConnectionError):
             connection.close()  # the endpoint closed a kept-alive connection: once more
             return forward(connection)
-
-    @app.get("/healthz")
-    def healthz() -> Response:
-        return Response(b"{}", content_type="application/json")
 
     return app
 
@@ -147,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="gunicorn workers (default: as poli-kg serve)")
     parser.add_argument("--isolate", action="store_true",
                         help="run each query in a child process (poli-kg's executor)")
-    parser.add_argument("--server", choices=("gunicorn", "granian"), default="gunicorn")
+    parser.add_argument("--server", choices=SERVERS, default=SERVERS[0])
     args = parser.parse_args(argv)
     if not args.store and not args.forward:
         parser.error("give a store folder or --forward SPARQL_URL")
