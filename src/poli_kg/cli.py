@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import TextIO
 
 from poli_kg.buildfolder import BuildError
-from poli_kg.config import DEFAULTS, ROOT, SettingsError, contact_warning, load_settings
+from poli_kg.config import (APPLICATION_SERVERS, DEFAULTS, ROOT, SettingsError, contact_warning,
+                             load_settings)
 from poli_kg.graph.answers import FORMATS, query_build
 from poli_kg.graph.pipeline import (
     Progress, build, built_from_current_inputs, check, ensure_built,
@@ -294,8 +295,8 @@ def _add_serve(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentP
     s.add_argument("--store", default=settings["STORE"], help=STORE_HELP)
     s.add_argument("--workers", type=int, default=None,
                    help="server worker processes (default: the server's choice)")
-    s.add_argument("--server", choices=("gunicorn", "granian"), default="gunicorn",
-                   help="application server (default: gunicorn; granian spends less CPU "
+    s.add_argument("--server", choices=APPLICATION_SERVERS, default=APPLICATION_SERVERS[0],
+                   help="application server (default: %(default)s; granian spends less CPU "
                         "on a request)")
     s.set_defaults(func=cmd_serve)
 

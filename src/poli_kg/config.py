@@ -45,6 +45,9 @@ DEFAULTS: dict[str, Any] = {
     "PUBLIC_URL": None,          # the service's public root URL; None: the request's host
 }
 """The settings the command line and the web application share, with their defaults."""
+APPLICATION_SERVERS = ("gunicorn", "granian")
+"""What ``poli-kg serve --server`` can serve with (:mod:`poli_kg.web.server`); the first is the
+default."""
 
 _KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 

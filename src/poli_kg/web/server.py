@@ -28,13 +28,14 @@ import gunicorn.http.wsgi
 from flask import Flask, Response
 from gunicorn.app.base import BaseApplication
 
+from poli_kg.config import APPLICATION_SERVERS
 from poli_kg.store import BACKEND_FORMS, BACKENDS, Store
 from poli_kg.web import create_app
 from poli_kg.web.base.settings import DEFAULTS
 
 THREADS = 8
 """Request threads per worker."""
-SERVERS = ("gunicorn", "granian")
+SERVERS = APPLICATION_SERVERS
 """The application servers :func:`run` can serve with (the first is the default)."""
 MIN_WORKERS, MAX_WORKERS = 2, 4
 SERVER_NAME = "poli-kg"
