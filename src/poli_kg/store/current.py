@@ -18,5 +18,5 @@ EXTENSION = "poli_kg.store"
 
 def get_store(app: Flask | None = None) -> Store:
     """The :class:`~poli_kg.store.Store` of ``app`` (default: the current application)."""
-    store: Store = (app or current_app).extensions[EXTENSION]
+    store: Store = (app or current_app._get_current_object()).extensions[EXTENSION]
     return store

@@ -50,6 +50,7 @@ from werkzeug.exceptions import BadRequest, NotAcceptable, ServiceUnavailable
 
 from poli_kg.buildfolder import ASSETS_DIR
 from poli_kg.web.base import files
+from poli_kg.web.base.compression import accepts_gzip
 from poli_kg.web.base.conneg import add_vary, negotiate
 from poli_kg.web.base.dataset import statistics
 from poli_kg.web.base.dataset_statistics import Part
@@ -279,11 +280,6 @@ def index() -> Response:
     return response.make_conditional(request)
 
 
-def _accepts_gzip() -> bool:
-    """Whether the request's Accept-Encoding allows gzip (q > 0)."""
-    return request.accept_encodings["gzip"] > 0
-
-
 @bp.get("/downloads/<path:name>", merge_slashes=False)
 def download(name: str) -> Response:
     """One download (see the module docstring); anything not in SHA256SUMS nor among the
@@ -299,7 +295,7 @@ def download(name: str) -> Response:
     if file is None:
         abort(404)
     twin = build.gzip_twin(file)
-    served = twin if twin is not None and _accepts_gzip() else file
+    served = twin if twin is not None and accepts_gzip() else file
     if not build.intact(served):
         abort(404)
     response = _send(served.path, file.file_format.content_type, file.name, served.sha256, build)

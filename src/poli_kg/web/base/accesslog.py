@@ -19,12 +19,13 @@ access_log = logging.getLogger("poli_kg.access")
 
 def start_timer() -> None:
     """Remember when the request started, and start its record of extra fields."""
-    g.access = {"started": time.perf_counter()}
+    # (on the objects behind flask's proxies, taken once: each read through one costs ~0.5 µs)
+    g._get_current_object().access = {"started": time.perf_counter()}
 
 
 def record(**fields: Any) -> None:
     """Add ``fields`` to the current request's access log line (None values are left out)."""
-    extra = g.get("access")
+    extra = g._get_current_object().get("access")
     if extra is not None:
         extra.update((name, value) for name, value in fields.items() if value is not None)
 
@@ -33,15 +34,16 @@ def log_access(response: Response) -> Response:
     """One JSON line per request on the ``poli_kg.access`` logger."""
     if not access_log.isEnabledFor(logging.INFO):
         return response
-    extra = dict(g.get("access") or {})
+    req = request._get_current_object()
+    extra = dict(g._get_current_object().get("access") or {})
     started = extra.pop("started", None)
     line = {
-        "method": request.method,
-        "path": request.path,
+        "method": req.method,
+        "path": req.path,
         "status": response.status_code,
         "duration_ms": round((time.perf_counter() - started) * 1000, 2) if started else None,
         "bytes": response.content_length,
-        "client": request.remote_addr,
+        "client": req.remote_addr,
         **extra,
     }
     # makeRecord + handle is what Logger.info does, less its search of the stack for the

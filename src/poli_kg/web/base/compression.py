@@ -26,7 +26,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Request, Response, current_app, request
 from werkzeug.security import safe_join
 
 from poli_kg.web.base.conneg import add_vary
@@ -111,9 +111,9 @@ def compressible(mimetype: str | None) -> bool:
             or mimetype.endswith(("+json", "+xml")))
 
 
-def accepts_gzip() -> bool:
-    """Whether the request's ``Accept-Encoding`` allows gzip."""
-    return request.accept_encodings["gzip"] > 0
+def accepts_gzip(req: Request | None = None) -> bool:
+    """Whether the ``Accept-Encoding`` of ``req`` (default: the current request) allows gzip."""
+    return (req or request).accept_encodings["gzip"] > 0
 
 
 def _weaken_etag(response: Response) -> None:

@@ -106,7 +106,7 @@ def endpoint() -> Response:
     req = read_protocol_request()
     if req.query is None:
         return _without_query(req)
-    config = current_app.config
+    config = current_app._get_current_object().config  # (each read through the proxy: ~0.5 µs)
     url = endpoint_url()
     info, prepared = check_query(
         req.query, req, _dataset_graphs,

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, unquote_to_bytes
 
-from flask import request
+from flask import Request, request
 from werkzeug.exceptions import BadRequest, Forbidden, RequestEntityTooLarge, UnsupportedMediaType
 
 from poli_kg.store.lexer import QueryInfo, nesting, scan
@@ -76,33 +76,33 @@ def _parse_utf8(raw: bytes, what: str, into: Params | None = None) -> Params:
     return params
 
 
-def _require_utf8_charset(body: bytes | None = None) -> None:
-    """400 when the request body declares a charset other than UTF-8.
+def _require_utf8_charset(req: Request, body: bytes | None = None) -> None:
+    """400 when the body of ``req`` declares a charset other than UTF-8.
 
     A form body (``body``) whose percent-decoded bytes are all ASCII reads the same in
     any such charset, and is let through (older HTTP libraries label forms ISO-8859-1).
     """
-    charset = request.mimetype_params.get("charset")
+    charset = req.mimetype_params.get("charset")
     if charset is None or charset.strip().strip('"').lower() in UTF8_CHARSETS:
         return
     if body is None or not unquote_to_bytes(body.replace(b"+", b" ")).isascii():
         raise BadRequest(
             f"The request body is declared as charset={charset[:40]}, which is not valid "
             f"here: this endpoint reads queries in UTF-8 only (SPARQL 1.1 Protocol). Send "
-            f"the query's UTF-8 bytes, with Content-Type {request.mimetype}; charset=utf-8 "
+            f"the query's UTF-8 bytes, with Content-Type {req.mimetype}; charset=utf-8 "
             "or no charset.")
 
 
-def _read_post() -> tuple[Params, str | None]:
+def _read_post(req: Request) -> tuple[Params, str | None]:
     """The parameters and the query of a POST: a form, or an application/sparql-query body."""
-    mimetype = request.mimetype
+    mimetype = req.mimetype
     if mimetype == "application/sparql-update":
         raise Forbidden(UPDATE_REFUSED)
     if mimetype == "application/sparql-query":
-        _require_utf8_charset()
-        args = _parse_utf8(request.query_string, "URL's query string")
+        _require_utf8_charset(req)
+        args = _parse_utf8(req.query_string, "URL's query string")
         try:
-            query = request.get_data(cache=False).decode("utf-8")
+            query = req.get_data(cache=False).decode("utf-8")
         except UnicodeDecodeError as exc:
             raise BadRequest("The query is not valid utf-8 text: send its UTF-8 bytes.") from exc
         if "query" in args:
@@ -111,12 +111,12 @@ def _read_post() -> tuple[Params, str | None]:
         return args, query
     if mimetype in ("application/x-www-form-urlencoded", "multipart/form-data", ""):
         if mimetype == "application/x-www-form-urlencoded":
-            body = request.get_data(cache=True)
-            _require_utf8_charset(body)
+            body = req.get_data(cache=True)
+            _require_utf8_charset(req, body)
             params = _parse_utf8(body, "form")
         else:
-            params = {name: request.form.getlist(name) for name in request.form}
-        params = _parse_utf8(request.query_string, "URL's query string", params)
+            params = {name: req.form.getlist(name) for name in req.form}
+        params = _parse_utf8(req.query_string, "URL's query string", params)
         return params, _single(params.get("query", []), "query")
     raise UnsupportedMediaType(
         f"Content-Type {mimetype} is not supported. POST a query as "
@@ -129,10 +129,11 @@ def read_protocol_request() -> ProtocolRequest:
     Raises the HTTP errors of the protocol: 403 for updates, 415 for unknown
     content types, 400 for malformed parameters.
     """
-    if request.method == "POST":
-        params, query = _read_post()
+    req = request._get_current_object()  # (each read through the proxy costs ~0.5 µs)
+    if req.method == "POST":
+        params, query = _read_post(req)
     else:
-        params = _parse_utf8(request.query_string, "URL's query string")
+        params = _parse_utf8(req.query_string, "URL's query string")
         query = _single(params.get("query", []), "query")
     if "update" in params:
         raise Forbidden(UPDATE_REFUSED)
