@@ -30,10 +30,8 @@ and the few SELECT answers pyoxigraph would write otherwise, take the neutral pa
 
 from __future__ import annotations
 
-import functools
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -98,7 +96,7 @@ class OxigraphBackend(Backend):
         limit: int | None = None,
     ) -> RawResult:
         """See :meth:`Backend.evaluate`."""
-        with _errors():
+        with _errors:
             result = self._query(query, default_graph_uris, named_graph_uris)
             if isinstance(result, ox.QueryBoolean):
                 return RawResult(form="ASK", boolean=bool(result))
@@ -126,16 +124,18 @@ class OxigraphBackend(Backend):
         """See :meth:`Backend.execute`: a SELECT answer is written from pyoxigraph's
         solutions (:func:`~poli_kg.store.solutions.write_solutions`); any other answer, or
         one it cannot write as the neutral writers do, through the neutral terms."""
-        neutral = functools.partial(
-            super().execute, query, form=form, media_type=media_type,
-            default_graph_uris=default_graph_uris, named_graph_uris=named_graph_uris,
-            max_results=max_results)
+        def neutral() -> QueryResult:
+            return Backend.execute(
+                self, query, form=form, media_type=media_type,
+                default_graph_uris=default_graph_uris, named_graph_uris=named_graph_uris,
+                max_results=max_results)
+
         if scan(query).form != "SELECT":  # (the lexer's analysis is remembered: no cost)
             return neutral()
         start = time.perf_counter()
         if media_type not in RESULT_MEDIA_TYPES:
             media_type = RESULT_MEDIA_TYPES[0]
-        with _errors():
+        with _errors:
             result = self._query(query, default_graph_uris, named_graph_uris)
             written = write_solutions(result, media_type, max_results) \
                 if isinstance(result, ox.QuerySolutions) else None
@@ -158,14 +158,19 @@ class OxigraphBackend(Backend):
         return self._store.query(query, **kwargs)
 
 
-@contextmanager
-def _errors() -> Iterator[None]:
-    """pyoxigraph's errors, from parsing to the last solution read, as the store's."""
-    try:
-        yield
-    except SyntaxError as exc:
-        raise QuerySyntaxError(short_message(str(exc))) from None
-    except OSError as exc:
-        raise QueryEvaluationError(f"query evaluation failed: {exc}") from None
-    except RuntimeError as exc:
-        raise QueryEvaluationError(f"query evaluation failed: {exc}") from None
+class _Errors:
+    """pyoxigraph's errors, from parsing to the last solution read, as the store's (a class,
+    not a generator: entered at every query, and a generator costs several times more)."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 traceback: Any) -> None:
+        if isinstance(exc, SyntaxError):
+            raise QuerySyntaxError(short_message(str(exc))) from None
+        if isinstance(exc, (OSError, RuntimeError)):
+            raise QueryEvaluationError(f"query evaluation failed: {exc}") from None
+
+
+_errors = _Errors()
