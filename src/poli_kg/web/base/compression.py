@@ -144,7 +144,7 @@ def compress(response: Response) -> Response:
     """``after_request``: gzip the response when it is worth it and the client allows it."""
     if is_static(request.endpoint):
         return static_response(response)
-    if (response.status_code in (204, 206, 304) or "Content-Encoding" in response.headers
+    if (response.status_code in (204, 206, 304) or response.headers.getlist("Content-Encoding")
             or response.direct_passthrough or response.is_streamed
             or not compressible(response.mimetype)):
         if response.status_code == 304 and accepts_gzip() and _asked_weakly():

@@ -100,14 +100,16 @@ def negotiate(accept: str | None, offers: Sequence[str]) -> str | None:
     return best
 
 
-def add_vary(response: Response, name: str) -> None:
-    """Add ``name`` to the response's ``Vary`` header unless it is there already.
+def add_vary(response: Response, *names: str) -> None:
+    """Add ``names`` to the response's ``Vary`` header, each unless it is there already.
 
     ``response.vary.add`` parses and rewrites the header at every call; most responses get
-    their first ``Vary`` here, which needs neither.
+    their first ``Vary`` here, which needs neither.  (``getlist``, not ``get``: werkzeug's
+    ``get`` raises and catches an exception when the header is absent, which costs more than
+    the rest of this function.)
     """
-    current = response.headers.get("Vary")
-    if current is None:
-        response.headers["Vary"] = name
-    elif name.lower() not in (token.strip().lower() for token in current.split(",")):
-        response.headers["Vary"] = f"{current}, {name}"
+    current = ", ".join(response.headers.getlist("Vary"))
+    present = {token.strip().lower() for token in current.split(",")}
+    missing = [name for name in names if name.lower() not in present]
+    if missing:
+        response.headers["Vary"] = ", ".join([current, *missing] if current else missing)

@@ -102,8 +102,7 @@ def apply(response: Response, rep: Representation, max_age: int) -> Response:
 
 def _describe(response: Response, rep: Representation, max_age: int) -> None:
     """The ``Vary``, ``ETag`` and ``Cache-Control`` headers of ``rep``."""
-    add_vary(response, "Accept")
-    add_vary(response, "Accept-Encoding")
+    add_vary(response, "Accept", "Accept-Encoding")
     if rep.etag is not None:
         response.set_etag(rep.etag)
         response.headers["Cache-Control"] = f"public, max-age={max_age}"

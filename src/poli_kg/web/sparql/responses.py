@@ -50,14 +50,16 @@ def with_truncation_field(body: bytes, limit: int, message: str) -> bytes:
 def result_response(result: QueryResult, limit: int) -> Response:
     """The 200 response carrying ``result`` (see the module docstring)."""
     body = result.body
-    headers = {"X-Result-Count": str(result.count),
-               "X-Result-Truncated": "true" if result.truncated else "false"}
+    # the Content-Type among the headers: werkzeug then takes it as it is, without setting it
+    headers = [("Content-Type", f"{result.media_type}; charset=utf-8"),
+               ("X-Result-Count", str(result.count)),
+               ("X-Result-Truncated", "true" if result.truncated else "false")]
     if result.truncated:
         message = truncation_message(result, limit)
-        headers["Warning"] = '199 - "' + message.replace('"', "'") + '"'
+        headers.append(("Warning", '199 - "' + message.replace('"', "'") + '"'))
         if result.media_type == SPARQL_RESULTS_JSON:
             body = with_truncation_field(body, limit, message)
-    return Response(body, content_type=f"{result.media_type}; charset=utf-8", headers=headers)
+    return Response(body, headers=headers)
 
 
 class Timings:
