@@ -15,6 +15,7 @@
    Virtuoso's own endpoint, at the largest size;
 6. ``bench/nginx.py``: repeated queries from nginx's cache against Virtuoso, and the small
    SELECT without any cache against a bare pyoxigraph server and the framework's floor;
+   ``bench/instructions.py``: the instructions that request executes, beside the floor's;
 7. ``bench/search.py``: the search index (the real graph and the largest size);
 8. ``bench/lighthouse.py``: the Lighthouse scores of the pages for people;
 9. the targets, each as a ratio measured in this run, met or missed.
@@ -29,6 +30,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import socket
 import statistics
 import subprocess
@@ -290,6 +292,9 @@ def main(argv: list[str] | None = None) -> int:
                                        ["bench", "--size", largest, *options["backend"]],
                                        OUT / "backend.json")
     nginx_text, nginx_report = run_script("nginx.py", options["nginx"], OUT / "nginx.json")
+    instructions_text = (run_script("instructions.py", [], OUT / "instructions.json")[0]
+                         if shutil.which("valgrind") else
+                         "Not counted: valgrind is not installed (Debian: `valgrind`).")
     search_text, _ = run_script("search.py", ["--sizes", f"0,{largest}", *options["search"]],
                                 OUT / "search.json")
     lighthouse_text, pages = run_script("lighthouse.py", options["lighthouse"],
@@ -356,6 +361,11 @@ against Virtuoso on repeated queries, and the small SELECT without any cache on 
 bare pyoxigraph server and the framework's floor (`bench/flask_floor.py`).
 
 {nginx_text}
+
+`bench/instructions.py`: what one such request executes, counted by valgrind (exact, where \
+throughput moves by a tenth from run to run), poli-kg beside the floor.
+
+{instructions_text}
 
 ## Search
 
