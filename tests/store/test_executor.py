@@ -163,6 +163,7 @@ def test_a_call_that_fails_in_the_parent_leaves_no_child_behind(executor):
     for _ in range(3):
         with pytest.raises((AttributeError, TypeError, pickle.PicklingError)):
             executor.call("echo", (lambda: None,), timeout=5)  # cannot be sent
+    assert executor.child_pids() == []  # refused before a child was taken
     assert executor.call("echo", ("ok",), timeout=5) == "ok"
     assert len(executor.child_pids()) == 1
 

@@ -1,9 +1,10 @@
 """Content negotiation: the Accept parser and the SPARQL endpoint's format tables."""
 
 import pytest
+from flask import Response
 from werkzeug.exceptions import NotAcceptable
 
-from poli_kg.web.base.conneg import MediaRange, negotiate, parse_accept, quality
+from poli_kg.web.base.conneg import MediaRange, add_vary, negotiate, parse_accept, quality
 from poli_kg.web.sparql.formats import GRAPH_FORMATS, RESULT_FORMATS, choose_format
 
 SRJ = "application/sparql-results+json"
@@ -170,3 +171,16 @@ def test_accept_aliases_map_to_the_form(form, header, expected):
 def test_a_format_of_the_other_kind_is_406(form, value):
     with pytest.raises(NotAcceptable):
         choose_format(form, None, value)
+
+
+# -- Vary --------------------------------------------------------------------------------
+
+def test_add_vary_adds_each_name_once_keeping_what_is_there():
+    response = Response(b"x")
+    add_vary(response, "Accept")
+    assert response.headers.getlist("Vary") == ["Accept"]
+    add_vary(response, "accept", "Accept-Encoding", "Origin")
+    assert response.headers.getlist("Vary") == ["Accept, Accept-Encoding, Origin"]
+    add_vary(response, "Origin")
+    assert response.headers["Vary"] == "Accept, Accept-Encoding, Origin"
+
