@@ -39,7 +39,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from query import SMALL_SELECT, ensure_build  # noqa: E402
+from werkzeug.test import EnvironBuilder  # noqa: E402
+
+from query import FORM, RESULTS, SMALL_SELECT, ensure_build  # noqa: E402
 
 APPS = ("poli-kg", "floor")
 WARM_UP = 50
@@ -64,15 +66,9 @@ def drive(name: str, build: Path, requests: int) -> None:
     sys.stderr = open(os.devnull, "w")  # the access log: written, as when served, then lost
     app = wsgi_app(name, build)
     body = urllib.parse.urlencode({"query": SMALL_SELECT}).encode()
-    environ = {
-        "REQUEST_METHOD": "POST", "PATH_INFO": "/sparql", "QUERY_STRING": "", "SCRIPT_NAME": "",
-        "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000", "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": "127.0.0.1", "REMOTE_PORT": "50000", "HTTP_HOST": "127.0.0.1:8000",
-        "CONTENT_TYPE": "application/x-www-form-urlencoded", "CONTENT_LENGTH": str(len(body)),
-        "HTTP_ACCEPT": "application/sparql-results+json", "HTTP_USER_AGENT": "wrk",
-        "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr, "wsgi.multithread": True,
-        "wsgi.multiprocess": True, "wsgi.run_once": False, "wsgi.version": (1, 0),
-    }
+    environ = EnvironBuilder("/sparql", "http://127.0.0.1:8000", method="POST", data=body,
+                             content_type=FORM, headers={"Accept": RESULTS},
+                             environ_overrides={"REMOTE_ADDR": "127.0.0.1"}).get_environ()
 
     def start_response(status: str, headers: list, exc_info: object = None) -> None:
         if not status.startswith("200"):
